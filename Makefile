@@ -1,0 +1,46 @@
+# salescast: `make demo` and `make test` are the two commands a new user needs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
+export SALESCAST_HOME ?= $(CURDIR)/.salescast
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast lint format run airflow clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip check
+	@# make `import salescast` work from anywhere in this venv (include/ holds the package)
+	@echo "$(CURDIR)/include" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/salescast.pth"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: install
+	$(BIN)/python -m salescast demo
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# make run DAG=sales_ingest DATE=2025-03-31
+run: install
+	@test -n "$(DAG)" -a -n "$(DATE)" || { echo "usage: make run DAG=<dag_id> DATE=<YYYY-MM-DD>"; exit 2; }
+	$(BIN)/python -m salescast airflow dags test $(DAG) $(DATE)
+
+clean:
+	rm -rf .salescast test-artifacts .pytest_cache .ruff_cache

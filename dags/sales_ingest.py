@@ -1,0 +1,88 @@
+"""
+### sales_ingest
+
+Daily, for the logical date D: wait for `landing/sales/D/` to be complete, archive every
+file byte for byte to `raw/`, map and validate the rows with Great Expectations,
+quarantine bad rows with their reason, and publish `curated/sales_daily/dt=D/` atomically.
+
+* **Ready rule**: a `_READY` marker in the folder, or every data file unchanged for
+  `SALESCAST_LANDING_SETTLE_SECONDS`.
+* **Rejection**: an unreadable file, or more than `SALESCAST_MAX_BAD_ROW_FRACTION` invalid
+  records, fails the run without publishing and without retries. Fix the input, re-run D.
+* Re-running D replaces D's partition and nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
+
+from salescast.alerts import notify_failure
+from salescast.assets import SALES_DAILY
+from salescast.config import Settings
+
+settings = Settings.from_env()
+
+default_args = {
+    "owner": "salescast",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=15),
+    "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": notify_failure,
+}
+
+
+@dag(
+    dag_id="sales_ingest",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=2),
+    default_args=default_args,
+    tags=["salescast", "ingest"],
+    doc_md=__doc__,
+    on_failure_callback=notify_failure,
+)
+def sales_ingest() -> None:
+    @task.sensor(
+        mode="reschedule",
+        poke_interval=settings.sensor_poke_seconds,
+        timeout=settings.sensor_timeout_seconds,
+        retries=0,
+    )
+    def wait_for_landing(ds: str | None = None) -> PokeReturnValue:
+        from salescast.ingest_tasks import landing_readiness
+
+        ready, files, detail = landing_readiness(ds)
+        print(f"landing for {ds}: {detail}")
+        return PokeReturnValue(is_done=ready, xcom_value=files)
+
+    @task
+    def archive_raw(files: list[str], ds: str | None = None) -> list[dict]:
+        from salescast.ingest_tasks import archive
+
+        return archive(ds, files)
+
+    @task
+    def validate(archived: list[dict], ds: str | None = None, run_id: str | None = None) -> dict:
+        from salescast.ingest_tasks import validate as validate_day
+
+        return validate_day(ds, run_id, archived)
+
+    @task(outlets=[SALES_DAILY])
+    def publish(result: dict, ds: str | None = None, run_id: str | None = None, outlet_events=None) -> dict:
+        from salescast.ingest_tasks import publish as publish_day
+
+        manifest = publish_day(ds, run_id, result)
+        outlet_events[SALES_DAILY].extra = {"dt": ds, "rows": manifest["rows"]}
+        return manifest
+
+    publish(validate(archive_raw(wait_for_landing())))
+
+
+sales_ingest()

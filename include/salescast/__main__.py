@@ -1,0 +1,5 @@
+import sys
+
+from salescast.cli import main
+
+sys.exit(main())

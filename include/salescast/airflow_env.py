@@ -1,0 +1,59 @@
+"""The environment a salescast Airflow runs in, derived from ``SALESCAST_HOME``.
+
+The demo, ``make run``, ``make airflow`` and the tests all call :func:`airflow_environ`, so
+they share one metadata DB location, one DAG folder and one plugins folder. Values the
+caller already set win, so a user can point Airflow elsewhere with the usual variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from salescast.config import DAGS_DIR, INCLUDE_DIR, PLUGINS_DIR, Settings
+
+
+def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment variables for an Airflow process that runs salescast's DAGs."""
+    env = dict(os.environ if base is None else base)
+    home = settings.airflow_home
+    defaults = {
+        "SALESCAST_HOME": str(settings.home),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_DIR),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "GX_ANALYTICS_ENABLED": "False",
+        "MPLBACKEND": "Agg",
+    }
+    for key, value in defaults.items():
+        if not env.get(key):
+            env[key] = value
+    paths = [str(INCLUDE_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def apply(settings: Settings) -> dict[str, str]:
+    """Set the Airflow environment in this process; call before importing ``airflow``."""
+    env = airflow_environ(settings)
+    os.environ.update(env)
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def airflow_bin() -> str:
+    candidate = Path(sys.executable).with_name("airflow")
+    return str(candidate) if candidate.exists() else "airflow"
+
+
+def ensure_db(settings: Settings) -> None:
+    """Create or upgrade the SQLite metadata DB (``airflow db migrate`` is idempotent)."""
+    env = airflow_environ(settings)
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)

@@ -1,0 +1,10 @@
+"""Airflow Assets that mark what salescast publishes, so downstream DAGs can wait on them.
+
+URIs name the dataset, not a storage location, so they stay the same on every deployment.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+SALES_DAILY = Asset(name="salescast.sales_daily", uri="salescast://curated/sales_daily", group="salescast")

@@ -1,0 +1,120 @@
+"""Settings read from environment variables, with defaults that run on a laptop.
+
+Every knob lives here so the DAGs, the CLI and the tests agree on one meaning.
+Nothing here imports Airflow: reading settings must stay cheap at DAG-parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = REPO_ROOT / "include"
+EXPECTATIONS_DIR = INCLUDE_DIR / "expectations"
+SOURCES_DIR = INCLUDE_DIR / "sources"
+SQL_DIR = INCLUDE_DIR / "sql"
+DAGS_DIR = REPO_ROOT / "dags"
+PLUGINS_DIR = REPO_ROOT / "plugins"
+
+
+class ConfigError(ValueError):
+    """A setting has a value salescast cannot use; the message names the variable."""
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _float(name: str, default: float, low: float, high: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} must be between {low} and {high}")
+    return value
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    value = _float(name, default, low, high)
+    if value != int(value):
+        raise ConfigError(f"{name}={value!r} must be a whole number")
+    return int(value)
+
+
+def _quantiles(name: str, default: str) -> tuple[float, ...]:
+    raw = _env(name, default)
+    try:
+        values = tuple(sorted(float(part) for part in raw.split(",") if part.strip()))
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} must be a comma-separated list of numbers") from None
+    if not values or any(not 0 < q < 1 for q in values):
+        raise ConfigError(f"{name}={raw!r}: every quantile must be strictly between 0 and 1")
+    return values
+
+
+def _local_uri(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one salescast process needs to know; build it with :meth:`from_env`."""
+
+    home: Path
+    lake_uri: str
+    aws_conn_id: str
+    sql_engine: str
+    horizon: int
+    freq: str
+    quantiles: tuple[float, ...]
+    service_level: float
+    alert_emails: tuple[str, ...]
+    max_bad_row_fraction: float
+    landing_settle_seconds: int
+    sensor_poke_seconds: int
+    sensor_timeout_seconds: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(_env("SALESCAST_HOME", str(Path.cwd() / ".salescast"))).expanduser().resolve()
+        lake_uri = _env("SALESCAST_LAKE_URI", _local_uri(home / "lake")).rstrip("/")
+        if not lake_uri.startswith(("file://", "s3://")):
+            if "://" in lake_uri:
+                raise ConfigError(f"SALESCAST_LAKE_URI={lake_uri!r}: only file:// and s3:// are supported")
+            lake_uri = _local_uri(Path(lake_uri).expanduser())
+        engine = _env("SALESCAST_SQL_ENGINE", "duckdb").lower()
+        if engine not in {"duckdb", "athena"}:
+            raise ConfigError(f"SALESCAST_SQL_ENGINE={engine!r} must be 'duckdb' or 'athena'")
+        emails = tuple(e.strip() for e in _env("SALESCAST_ALERT_EMAILS", "").split(",") if e.strip())
+        return cls(
+            home=home,
+            lake_uri=lake_uri,
+            aws_conn_id=_env("SALESCAST_AWS_CONN_ID", "aws_default"),
+            sql_engine=engine,
+            horizon=_int("SALESCAST_HORIZON", 7, 1, 3660),
+            freq=_env("SALESCAST_FREQ", "D"),
+            quantiles=_quantiles("SALESCAST_QUANTILES", "0.1,0.5,0.9"),
+            service_level=_float("SALESCAST_SERVICE_LEVEL", 0.95, 0.5, 0.999),
+            alert_emails=emails,
+            max_bad_row_fraction=_float("SALESCAST_MAX_BAD_ROW_FRACTION", 0.05, 0.0, 1.0),
+            landing_settle_seconds=_int("SALESCAST_LANDING_SETTLE_SECONDS", 60, 0, 86_400),
+            sensor_poke_seconds=_int("SALESCAST_SENSOR_POKE_SECONDS", 300, 1, 86_400),
+            sensor_timeout_seconds=_int("SALESCAST_SENSOR_TIMEOUT_SECONDS", 12 * 3600, 1, 7 * 86_400),
+        )
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def is_s3(self) -> bool:
+        return self.lake_uri.startswith("s3://")

@@ -1,0 +1,313 @@
+"""One day's ingest: landing -> raw archive -> canonical rows -> GX -> quarantine -> curated.
+
+Each step is a plain function keyed on the partition day and the run id, so the Airflow
+tasks stay thin and the same steps run in unit tests and from the CLI. Nothing is
+dropped: every record of every landing file is either published (summed into a daily
+row) or written to quarantine with a reason; a file that cannot be read is quarantined
+whole and fails the day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from salescast.lake import READY_MARKER, Lake, is_data_file_name, modified_epoch, safe_run_id
+from salescast.parsing import LINE, UnreadableFile, parse_file
+from salescast.publish import publish_partition
+from salescast.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
+from salescast.validation import SuiteOutcome, render_html, validate
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_COLUMNS = ["dt", "run_id", "source_file", LINE, "kind", "reason", "raw"]
+
+
+class DayRejected(Exception):
+    """The day's input is not fit to publish; retrying will not help, fixing the input will."""
+
+
+@dataclass
+class Readiness:
+    ready: bool
+    files: list[str]
+    detail: str
+
+
+@dataclass
+class ArchivedFile:
+    landing: str
+    raw: str
+    sha256: str
+    bytes: int
+
+
+@dataclass
+class IngestResult:
+    """Counts and verdict of one standardize+validate run; small enough for XCom."""
+
+    day: str
+    run_id: str
+    files: list[str]
+    unreadable: dict[str, str]
+    warnings: list[str]
+    records_in: int
+    accepted: int
+    invalid: int
+    excluded: int
+    published_rows: int
+    bad_fraction: float
+    max_bad_fraction: float
+    problems: list[str] = field(default_factory=list)
+    staged: str | None = None
+    quarantine: str | None = None
+    report: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    @property
+    def quarantined(self) -> int:
+        return self.invalid + self.excluded
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"healthy": self.healthy, "quarantined": self.quarantined}
+
+
+def landing_data_files(lake: Lake, day: date) -> list:
+    return [p for p in lake.list_files(lake.landing_dir(day)) if is_data_file_name(p.name)]
+
+
+def check_landing_ready(lake: Lake, day: date, settle_seconds: int, now: float | None = None) -> Readiness:
+    """Is the day's landing folder complete? Yes if ``_READY`` exists, or if it has data
+    files and none changed in the last ``settle_seconds`` (so half-copied files wait)."""
+    folder = lake.landing_dir(day)
+    files = landing_data_files(lake, day)
+    names = [p.name for p in files]
+    if not files:
+        return Readiness(False, [], f"no data files yet in {folder}")
+    if (folder / READY_MARKER).exists():
+        return Readiness(True, names, f"{READY_MARKER} marker present")
+    now = time.time() if now is None else now
+    young = [p.name for p in files if now - modified_epoch(p) < settle_seconds]
+    if young:
+        return Readiness(False, names, f"still changing (< {settle_seconds}s old): {', '.join(young)}")
+    return Readiness(True, names, f"all files unchanged for at least {settle_seconds}s")
+
+
+def _content_name(name: str, digest: str) -> str:
+    stem, dot, suffixes = name.partition(".")
+    return f"{stem}~{digest[:12]}{dot}{suffixes}"
+
+
+def archive_raw(lake: Lake, day: date, names: list[str] | None = None) -> list[ArchivedFile]:
+    """Copy landing files byte for byte into ``raw/``; never overwrite an archived file.
+
+    ``names`` limits the copy to the files the sensor judged complete (a file that arrived
+    after it looked may still be half written). A re-dropped file with new content under
+    an old name is archived beside the old one with a content hash in its name.
+    """
+    raw_dir = lake.raw_dir(day)
+    archived: list[ArchivedFile] = []
+    sources = landing_data_files(lake, day)
+    if names is not None:
+        missing = sorted(set(names) - {p.name for p in sources})
+        if missing:
+            raise FileNotFoundError(f"landing files vanished before archiving: {', '.join(missing)}")
+        sources = [p for p in sources if p.name in set(names)]
+    for source in sources:
+        data = source.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        target = raw_dir / source.name
+        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+            target = raw_dir / _content_name(source.name, digest)
+        if not target.exists():
+            pending = raw_dir / f".{target.name}.{digest[:12]}.tmp"
+            lake.write_bytes(pending, data)
+            lake.move(pending, target)
+        archived.append(ArchivedFile(source.name, target.name, digest, len(data)))
+        log.info("archived %s -> %s (%d bytes)", source.name, target, len(data))
+    return archived
+
+
+def _quarantine_frame(rows: pd.DataFrame, day: date, run_id: str, kind: str, reasons: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "dt": day,
+            "run_id": run_id,
+            "source_file": rows["source_file"].astype(object),
+            LINE: rows[LINE].astype("Int64"),
+            "kind": kind,
+            "reason": reasons.astype(object),
+            "raw": rows["raw"].astype(object),
+        }
+    )[QUARANTINE_COLUMNS]
+
+
+def _file_entries(entries: list[tuple[str, int | None, str, str | None]], day: date, run_id: str, kind: str):  # noqa: ANN202
+    frame = pd.DataFrame(entries, columns=["source_file", LINE, "reason", "raw"])
+    frame[LINE] = frame[LINE].astype("Int64")
+    frame.insert(0, "run_id", run_id)
+    frame.insert(0, "dt", day)
+    frame["kind"] = kind
+    return frame[QUARANTINE_COLUMNS]
+
+
+def standardize_day(
+    lake: Lake,
+    day: date,
+    run_id: str,
+    archived: list[ArchivedFile],
+    max_bad_fraction: float,
+) -> IngestResult:
+    """Parse, map, validate and quarantine the archived files of a day; stage good rows.
+
+    Returns the verdict; the caller fails the run when ``result.healthy`` is False.
+    """
+    staging = lake.staging_dir("sales_daily", f"dt={day.isoformat()}")
+    lake.remove_tree(staging)  # leftovers of a killed run of this day
+    partition_dates = [day.isoformat()]
+    unreadable: dict[str, str] = {}
+    warnings: list[str] = []
+    frames: list[pd.DataFrame] = []
+    quarantine: list[pd.DataFrame] = []
+    records_in = 0
+    aggregating: set[str] = set()
+    for item in archived:
+        data = (lake.raw_dir(day) / item.raw).read_bytes()
+        try:
+            parsed = parse_file(item.raw, data)
+        except UnreadableFile as error:
+            unreadable[item.raw] = error.reason
+            continue
+        records_in += parsed.records
+        if parsed.records == 0:
+            warnings.append(f"{item.raw}: header only, no data records")
+        if parsed.malformed:
+            quarantine.append(
+                _file_entries(
+                    [(item.raw, m.line_number, m.reason, m.raw) for m in parsed.malformed], day, run_id, "invalid"
+                )
+            )
+        if parsed.mapping.aggregate:
+            aggregating.add(parsed.mapping.name)
+        frames.append(landing_rows(parsed))
+    if unreadable:
+        quarantine.append(
+            _file_entries(
+                [(name, None, f"unreadable file: {why}", None) for name, why in unreadable.items()],
+                day,
+                run_id,
+                "unreadable_file",
+            )
+        )
+
+    outcomes: list[SuiteOutcome] = []
+    rows = pd.concat(frames, ignore_index=True) if frames else landing_rows_empty()
+    excluded_mask = rows["excluded"].notna()
+    if excluded_mask.any():
+        excluded_rows = rows[excluded_mask]
+        quarantine.append(_quarantine_frame(excluded_rows, day, run_id, "excluded", excluded_rows["excluded"]))
+    candidates = flag_day_level_problems(rows[~excluded_mask].reset_index(drop=True), aggregating)
+    landing_outcome = validate(candidates, "landing", {"partition_dates": partition_dates})
+    outcomes.append(landing_outcome)
+    reasons = landing_outcome.reasons_for(candidates.index)
+    invalid_mask = reasons.notna()
+    if invalid_mask.any():
+        quarantine.append(_quarantine_frame(candidates[invalid_mask], day, run_id, "invalid", reasons[invalid_mask]))
+    accepted = candidates[~invalid_mask]
+    daily = aggregate_daily(accepted)
+    daily_outcome = validate(
+        daily.assign(date=daily["date"].map(str)), "sales_daily", {"partition_dates": partition_dates}
+    )
+    outcomes.append(daily_outcome)
+
+    invalid = sum(int((q["kind"] == "invalid").sum()) for q in quarantine)
+    excluded = int(excluded_mask.sum())
+    result = IngestResult(
+        day=day.isoformat(),
+        run_id=run_id,
+        files=[a.raw for a in archived],
+        unreadable=unreadable,
+        warnings=warnings,
+        records_in=records_in,
+        accepted=len(accepted),
+        invalid=invalid,
+        excluded=excluded,
+        published_rows=len(daily),
+        bad_fraction=round(invalid / records_in, 6) if records_in else 0.0,
+        max_bad_fraction=max_bad_fraction,
+    )
+    if not archived:
+        result.problems.append("no landing files for the day")
+    for name, why in unreadable.items():
+        result.problems.append(f"unreadable file {name}: {why}")
+    if result.bad_fraction > max_bad_fraction:
+        result.problems.append(
+            f"{invalid} of {records_in} records invalid ({result.bad_fraction:.1%}), above the "
+            f"{max_bad_fraction:.1%} allowed by SALESCAST_MAX_BAD_ROW_FRACTION"
+        )
+    for failure in landing_outcome.table_failures + daily_outcome.table_failures:
+        result.problems.append(f"validation: {failure}")
+
+    if quarantine:
+        target = lake.quarantine_dir(day, run_id) / "rows.parquet"
+        lake.write_parquet(target, pd.concat(quarantine, ignore_index=True))
+        result.quarantine = str(target)
+    report_dir = lake.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
+    summary = result.to_dict()
+    lake.write_json(report_dir / "validation.json", {"summary": summary, "suites": [o.result for o in outcomes]})
+    lake.write_text(
+        report_dir / "validation.html", render_html(f"salescast ingest {day} ({run_id})", outcomes, summary)
+    )
+    result.report = str(report_dir / "validation.html")
+    if result.healthy:
+        staged = staging / f"run={safe_run_id(run_id)}" / "part-0.parquet"
+        lake.write_parquet(staged, daily)
+        result.staged = str(staged)
+    log.info("ingest %s: %s", day, {k: v for k, v in result.to_dict().items() if k not in ("files",)})
+    return result
+
+
+def landing_rows_empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in LANDING_COLUMNS})
+
+
+def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Promote the staged partition of ``day``; the manifest records where it came from."""
+    if not result.get("staged"):
+        raise DayRejected(f"{day}: nothing was staged, the day did not pass validation")
+    from airflow.sdk import ObjectStoragePath
+
+    staged = ObjectStoragePath(result["staged"], conn_id=lake.conn_id)
+    manifest = {
+        "dataset": "sales_daily",
+        "dt": day.isoformat(),
+        "run_id": run_id,
+        "rows": result["published_rows"],
+        "records_in": result["records_in"],
+        "quarantined": result["quarantined"],
+        "files": result["files"],
+        "quarantine": result.get("quarantine"),
+    }
+    partition = lake.curated_dir(day)
+    publish_partition(lake, staged, partition, manifest)
+    lake.remove_tree(lake.staging_dir("sales_daily", f"dt={day.isoformat()}"))
+    return manifest | {"partition": str(partition)}
+
+
+def ingest_day(lake: Lake, day: date, run_id: str, max_bad_fraction: float) -> IngestResult:
+    """All steps in one call, for the CLI and tests; raises DayRejected if the day is unfit."""
+    archived = archive_raw(lake, day)
+    result = standardize_day(lake, day, run_id, archived, max_bad_fraction)
+    if not result.healthy:
+        raise DayRejected(f"{day}: " + "; ".join(result.problems))
+    publish_day(lake, day, run_id, result.to_dict())
+    return result

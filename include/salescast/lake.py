@@ -1,0 +1,141 @@
+"""The lake: one object-storage abstraction over ``file://`` and ``s3://``.
+
+Everything salescast reads or writes goes through :class:`Lake`, which wraps Airflow's
+``ObjectStoragePath``. Moving from a local folder to S3 is a change of
+``SALESCAST_LAKE_URI`` (and an Airflow connection), never a change of code.
+The layout is documented in ``docs/data-contracts.md``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from airflow.sdk import ObjectStoragePath
+
+    from salescast.config import Settings
+
+# Names a source may use for work in progress; they are never treated as data.
+_IGNORED_PREFIXES = (".", "_", "~")
+_IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
+READY_MARKER = "_READY"
+SUCCESS_MARKER = "_SUCCESS"
+
+
+def safe_run_id(run_id: str) -> str:
+    """Turn an Airflow run id into a folder name that is safe on every file system."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", run_id).strip("-.")
+    return cleaned or "run"
+
+
+def is_data_file_name(name: str) -> bool:
+    """True for names that carry data; temp files and markers are skipped."""
+    return not name.startswith(_IGNORED_PREFIXES) and not name.lower().endswith(_IGNORED_SUFFIXES)
+
+
+class Lake:
+    """Paths of the lake layout plus small, storage-agnostic read/write helpers."""
+
+    def __init__(self, uri: str, conn_id: str | None = None) -> None:
+        from airflow.sdk import ObjectStoragePath
+
+        self.uri = uri.rstrip("/")
+        self.conn_id = conn_id if self.uri.startswith("s3://") else None
+        self.root: ObjectStoragePath = ObjectStoragePath(self.uri, conn_id=self.conn_id)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.lake_uri, settings.aws_conn_id)
+
+    @property
+    def is_local(self) -> bool:
+        return self.root.protocol in ("file", "local", "")
+
+    # ---- layout -------------------------------------------------------------------
+    def landing_dir(self, day: date) -> ObjectStoragePath:
+        return self.root / "landing" / "sales" / day.isoformat()
+
+    def raw_dir(self, day: date) -> ObjectStoragePath:
+        return self.root / "raw" / "sales" / f"dt={day.isoformat()}"
+
+    def quarantine_dir(self, day: date, run_id: str) -> ObjectStoragePath:
+        return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / f"run={safe_run_id(run_id)}"
+
+    def curated_dir(self, day: date) -> ObjectStoragePath:
+        return self.root / "curated" / "sales_daily" / f"dt={day.isoformat()}"
+
+    def staging_dir(self, dataset: str, partition: str) -> ObjectStoragePath:
+        """Where a run writes before promoting; one folder per dataset partition."""
+        return self.root / "_staging" / dataset / partition
+
+    def reports_dir(self, day: date) -> ObjectStoragePath:
+        return self.root / "reports" / f"run_date={day.isoformat()}"
+
+    # ---- io -----------------------------------------------------------------------
+    def write_bytes(self, path: ObjectStoragePath, data: bytes) -> None:
+        if self.is_local:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.write(data)
+
+    def write_text(self, path: ObjectStoragePath, text: str) -> None:
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def write_json(self, path: ObjectStoragePath, payload: Any) -> None:
+        self.write_text(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+    def read_json(self, path: ObjectStoragePath) -> Any:
+        return json.loads(path.read_bytes())
+
+    def write_parquet(self, path: ObjectStoragePath, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
+        self.write_bytes(path, buffer.getvalue())
+
+    def read_parquet(self, path: ObjectStoragePath) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(io.BytesIO(path.read_bytes())).to_pandas()
+
+    def list_files(self, directory: ObjectStoragePath) -> list[ObjectStoragePath]:
+        """Files directly inside ``directory`` (markers included), sorted by name; [] if absent."""
+        if not directory.exists():
+            return []
+        return sorted((p for p in directory.iterdir() if p.is_file()), key=lambda p: p.name)
+
+    def iter_dirs(self, directory: ObjectStoragePath) -> Iterator[ObjectStoragePath]:
+        if directory.exists():
+            yield from sorted((p for p in directory.iterdir() if p.is_dir()), key=lambda p: p.name)
+
+    def remove_tree(self, directory: ObjectStoragePath) -> None:
+        if directory.exists():
+            directory.fs.rm(directory.path, recursive=True)
+
+    def move(self, source: ObjectStoragePath, target: ObjectStoragePath) -> None:
+        """Move one file; on a local disk this is a rename, so readers see old or new, never half."""
+        if self.is_local:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source.path, target.path)
+        else:
+            source.fs.mv(source.path, target.path)
+
+
+def modified_epoch(path: ObjectStoragePath) -> float:
+    """Last-modified time of a file as epoch seconds, for local files and S3 objects alike."""
+    info = path.stat()
+    value = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
+    if value is None:
+        return 0.0
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)

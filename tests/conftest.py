@@ -1,0 +1,48 @@
+"""Shared test set-up: an isolated Airflow home for the whole session, a fresh lake per test.
+
+AIRFLOW_HOME must be set before anything imports airflow, so it is set here at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "include"))
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="salescast-test-"))
+os.environ["SALESCAST_HOME"] = str(_SESSION_HOME)
+os.environ.pop("SALESCAST_LAKE_URI", None)
+
+from salescast import airflow_env  # noqa: E402
+from salescast.config import Settings  # noqa: E402
+
+airflow_env.apply(Settings.from_env())
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private SALESCAST_HOME and lake for one test (Airflow's DB stays session-wide)."""
+    monkeypatch.setenv("SALESCAST_LAKE_URI", (tmp_path / "lake").as_uri())
+    monkeypatch.setenv("SALESCAST_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def lake(home: Path):
+    from salescast.lake import Lake
+
+    return Lake.from_settings(Settings.from_env())
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata DB for tests that run DAGs with dag.test()."""
+    subprocess.run([airflow_env.airflow_bin(), "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    return Path(os.environ["AIRFLOW_HOME"])

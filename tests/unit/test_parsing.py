@@ -1,0 +1,94 @@
+"""Reading landing files: every way a file can be unusable gets its own specific reason."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from salescast.parsing import UnreadableFile, parse_file
+
+DAILY = b"date,store_id,item_id,units,revenue\n2025-03-01,S01,I0001,3,9.0\n2025-03-01,S01,I0002,1,2.5\n"
+POS_HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+
+
+def reason_of(name: str, data: bytes) -> str:
+    with pytest.raises(UnreadableFile) as caught:
+        parse_file(name, data)
+    return caught.value.reason
+
+
+def test_daily_csv_keeps_values_as_text_with_line_numbers():
+    parsed = parse_file("a.csv", DAILY)
+    assert parsed.mapping.name == "daily"
+    assert parsed.records == 2
+    assert parsed.rows["units"].tolist() == ["3", "1"]
+    assert parsed.rows["line_number"].tolist() == [2, 3]
+
+
+def test_pos_header_is_recognised_including_online_retail_one_aliases():
+    parsed = parse_file(
+        "p.csv", (POS_HEADER + "536365,85123A,X,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n").encode()
+    )
+    assert parsed.mapping.name == "pos_invoice_lines"
+    legacy = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    parsed = parse_file("old.csv", (legacy + "536365,85123A,X,6,12/1/2010 8:26,2.55,17850,France\n").encode())
+    assert parsed.mapping.name == "pos_invoice_lines"
+    assert parsed.columns["unit_price"] == "UnitPrice"
+
+
+def test_gzip_and_parquet_are_read_like_csv():
+    assert parse_file("a.csv.gz", gzip.compress(DAILY)).records == 2
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(["2025-03-01"]).date, "store_id": ["S1"], "item_id": ["I1"], "units": [4]}
+    )
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+    parsed = parse_file("a.parquet", buffer.getvalue())
+    assert parsed.rows.loc[0, "date"] == "2025-03-01"
+    assert parsed.rows.loc[0, "units"] == "4"
+
+
+def test_windows_1252_text_is_not_an_error():
+    data = "date,store_id,item_id,units\n2025-03-01,Caf\xe9,I1,1\n".encode("latin-1")
+    assert parse_file("a.csv", data).rows.loc[0, "store_id"] == "Café"
+
+
+def test_malformed_records_are_reported_with_their_line():
+    parsed = parse_file("a.csv", DAILY + b"2025-03-01,S01,I0003\n\n2025-03-01,S01,I0004,2,1.0\n")
+    assert parsed.records == 4
+    assert len(parsed.malformed) == 1
+    assert parsed.malformed[0].line_number == 4
+    assert "3 fields where the header has 5" in parsed.malformed[0].reason
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("a.csv", b"", "empty file (0 bytes)"),
+        ("a.csv", b"\n\n", "no header row"),
+        ("a.csv.gz", b"not gzip at all", "not a valid gzip file"),
+        ("a.csv.gz", gzip.compress(b""), "empty file (0 bytes after decompression)"),
+        ("a.parquet", b"PAR1garbage", "not a valid Parquet file"),
+        ("a.xlsx", b"PK\x03\x04", "unsupported file type"),
+        ("a.csv", b"sku;qty;when\nA1;3;yesterday\n", "unrecognised columns ['sku;qty;when']"),
+        ("a.csv", b"date,store_id,item_id,units,units\n", "duplicate column names"),
+    ],
+)
+def test_unreadable_files_get_a_specific_reason(name, data, expected):
+    assert expected in reason_of(name, data)
+
+
+def test_wrong_columns_reason_says_what_was_expected():
+    reason = reason_of("a.csv", b"day_of_sale,shop,qty\n2025-03-01,S1,3\n")
+    assert "date, store_id, item_id, units (daily)" in reason
+    assert "Invoice, StockCode, Quantity, InvoiceDate, Price, Country (pos_invoice_lines)" in reason
+
+
+def test_header_only_file_is_readable_with_no_records():
+    parsed = parse_file("a.csv", b"date,store_id,item_id,units\n")
+    assert parsed.records == 0
