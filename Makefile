@@ -42,5 +42,9 @@ run: install
 	@test -n "$(DAG)" -a -n "$(DATE)" || { echo "usage: make run DAG=<dag_id> DATE=<YYYY-MM-DD>"; exit 2; }
 	$(BIN)/python -m salescast airflow dags test $(DAG) $(DATE)
 
+# the Airflow UI (api-server, scheduler, dag-processor, triggerer) on this repo's DAGs
+airflow: install
+	$(BIN)/python -m salescast airflow standalone
+
 clean:
 	rm -rf .salescast test-artifacts .pytest_cache .ruff_cache

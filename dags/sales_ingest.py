@@ -75,7 +75,9 @@ def sales_ingest() -> None:
         return validate_day(ds, run_id, archived)
 
     @task(outlets=[SALES_DAILY])
-    def publish(result: dict, ds: str | None = None, run_id: str | None = None, outlet_events=None) -> dict:
+    def publish(
+        result: dict, ds: str | None = None, run_id: str | None = None, outlet_events: dict | None = None
+    ) -> dict:
         from salescast.ingest_tasks import publish as publish_day
 
         manifest = publish_day(ds, run_id, result)

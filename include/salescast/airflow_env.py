@@ -34,6 +34,9 @@ def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> d
     for key, value in defaults.items():
         if not env.get(key):
             env[key] = value
+    # Airflow starts its components as `airflow ...` subprocesses: find ours first.
+    bins = [str(Path(sys.executable).parent)] + [p for p in env.get("PATH", "").split(os.pathsep) if p]
+    env["PATH"] = os.pathsep.join(dict.fromkeys(bins))
     paths = [str(INCLUDE_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import math
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -163,7 +162,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def _csv_bytes(frame: pd.DataFrame, gz: bool = False) -> bytes:

@@ -151,7 +151,7 @@ def _quarantine_frame(rows: pd.DataFrame, day: date, run_id: str, kind: str, rea
     )[QUARANTINE_COLUMNS]
 
 
-def _file_entries(entries: list[tuple[str, int | None, str, str | None]], day: date, run_id: str, kind: str):  # noqa: ANN202
+def _file_entries(entries: list[tuple[str, int | None, str, str | None]], day: date, run_id: str, kind: str):
     frame = pd.DataFrame(entries, columns=["source_file", LINE, "reason", "raw"])
     frame[LINE] = frame[LINE].astype("Int64")
     frame.insert(0, "run_id", run_id)

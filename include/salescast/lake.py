@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class Lake:
         """Move one file; on a local disk this is a rename, so readers see old or new, never half."""
         if self.is_local:
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source.path, target.path)
+            Path(source.path).replace(target.path)  # atomic rename on POSIX
         else:
             source.fs.mv(source.path, target.path)
 

@@ -37,9 +37,9 @@ SALES_DAILY_COLUMNS = ["date", "store_id", "item_id", "units", "revenue", "sourc
 
 def _text(values: pd.Series) -> pd.Series:
     """Strip text; empty strings become null so 'missing' has one meaning."""
-    cleaned = values.astype(object).where(values.notna(), None)
-    cleaned = cleaned.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return cleaned.where(cleaned.map(lambda v: v not in (None, "")), None).astype(object)
+    stripped = values.astype("string").str.strip()
+    stripped = stripped.mask(stripped == "")
+    return stripped.astype(object).where(stripped.notna(), None)
 
 
 def _number(values: pd.Series) -> pd.Series:
@@ -79,7 +79,7 @@ def landing_rows(parsed: ParsedFile) -> pd.DataFrame:
     out["date"] = _dates(column(date_col), mapping.date_formats)
     out["store_id"] = _text(column("store_id"))
     item = _text(column("item_id"))
-    out["item_id"] = item.map(lambda v: v.upper() if isinstance(v, str) and mapping.aggregate else v)
+    out["item_id"] = item.str.upper().where(item.notna(), None) if mapping.aggregate else item
     out["units_raw"] = _text(column("units"))
     out["units"] = _number(column("units"))
     out["unit_price"] = _number(column("unit_price"))
@@ -136,11 +136,9 @@ def aggregate_daily(accepted: pd.DataFrame) -> pd.DataFrame:
     if accepted.empty:
         frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DAILY_DTYPES.items()})
         return frame[SALES_DAILY_COLUMNS]
-    grouped = accepted.groupby(KEY, sort=True, dropna=False).agg(
-        units=("units", "sum"),
-        revenue=("revenue", lambda s: s.sum(min_count=1)),
-        source_rows=(LINE, "size"),
-    )
+    groups = accepted.groupby(KEY, sort=True, dropna=False)
+    grouped = groups.agg(units=("units", "sum"), source_rows=(LINE, "size"))
+    grouped["revenue"] = groups["revenue"].sum(min_count=1)  # all-null stays null, not 0
     daily = grouped.reset_index()
     daily["date"] = pd.to_datetime(daily["date"], format="%Y-%m-%d").dt.date
     return daily.astype(_DAILY_DTYPES)[SALES_DAILY_COLUMNS]

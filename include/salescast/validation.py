@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +22,8 @@ from salescast.config import EXPECTATIONS_DIR
 
 # GX phones home and draws progress bars by default; neither belongs in a pipeline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# GX logs hundreds of INFO lines per context; they would drown the task logs.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 @dataclass
@@ -49,7 +52,7 @@ def load_suite(name: str, directory: Path = EXPECTATIONS_DIR):  # noqa: ANN201 -
 
 
 @lru_cache(maxsize=1)
-def _batch_definition():  # noqa: ANN202 - GX type, imported lazily
+def _batch_definition():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

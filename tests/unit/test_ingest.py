@@ -277,3 +277,17 @@ def test_a_run_killed_mid_publish_leaves_no_published_partition(lake, monkeypatc
 def test_gzip_files_from_a_day_are_read(lake):
     drop(lake, "a.csv.gz", gzip.compress((HEADER + clean_rows(4)).encode()))
     assert ingest_day(lake, DAY, "r", 0.05).published_rows == 4
+
+
+def test_generated_pos_day_with_defects_accounts_for_every_line(lake):
+    spec = PanelSpec(stores=4, items=80, seed=2, fmt="pos")
+    write_landing(spec, DAY, DAY, Path(lake.root.path) / "landing" / "sales", defects=True, bad_file_rate=0.0)
+    result = ingest_day(lake, DAY, "run1", max_bad_fraction=0.05)
+    assert result.records_in > result.published_rows > 0  # lines were summed per store x item
+    assert result.accepted + result.invalid + result.excluded == result.records_in
+    published = curated(lake)
+    assert published["source_rows"].sum() == result.accepted
+    assert set(published["store_id"]) <= set(spec.store_ids)
+    q = quarantine(lake, result)
+    assert set(q["kind"]) <= {"invalid", "excluded"}
+    assert q["reason"].notna().all()

@@ -1,0 +1,61 @@
+"""The command line, run as a user would run it: ``python -m salescast ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from salescast.config import REPO_ROOT
+
+
+def salescast(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "salescast", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env or os.environ.copy(),
+        check=False,
+    )
+
+
+def test_generate_writes_one_folder_per_day(tmp_path):
+    out = salescast("generate", "--stores", "2", "--items", "5", "--start", "2025-01-30", "--end", "2025-02-02",
+                    "--out", str(tmp_path), "--format", "pos", "--defects", "--seed", "9")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]
+    assert "for 4 days" in out.stdout
+    first = (tmp_path / "2025-01-30" / "invoices_2025-01-30.csv").read_text().splitlines()[0]
+    assert first == "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate", "--start", "2025-13-01", "--end", "2025-01-02", "--out", "x"], "is not a date"),
+        (["generate", "--start", "2025-01-02", "--end", "2025-01-01", "--out", "x"], "is before start"),
+        (["generate", "--stores", "0", "--start", "2025-01-01", "--end", "2025-01-01", "--out", "x"], "at least one"),
+    ],
+)
+def test_bad_arguments_fail_with_a_clear_message(args, message):
+    out = salescast(*args)
+    assert out.returncode != 0
+    assert message in out.stderr
+
+
+def test_ingest_command_publishes_and_reports_rejections(tmp_path):
+    env = os.environ | {"SALESCAST_HOME": str(tmp_path), "SALESCAST_LAKE_URI": (tmp_path / "lake").as_uri()}
+    landing = tmp_path / "lake" / "landing" / "sales"
+    assert salescast("generate", "--stores", "2", "--items", "40", "--start", "2025-01-01", "--end", "2025-01-02",
+                     "--out", str(landing)).returncode == 0  # fmt: skip
+    (landing / "2025-01-02" / "broken.csv").write_bytes(b"")
+    out = salescast("ingest", "--start", "2025-01-01", "--end", "2025-01-02", env=env)
+    assert out.returncode == 1
+    assert "2025-01-01: published" in out.stdout
+    assert "2025-01-02: REJECTED" in out.stderr and "broken.csv: empty file (0 bytes)" in out.stderr
+    assert (tmp_path / "lake" / "curated" / "sales_daily" / "dt=2025-01-01" / "_SUCCESS").exists()
+    assert not Path(tmp_path / "lake" / "curated" / "sales_daily" / "dt=2025-01-02").exists()
