@@ -71,6 +71,83 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _read_history(path: str):
+    import pandas as pd
+
+    source = Path(path)
+    if not source.exists():
+        raise SystemExit(f"history file {path} does not exist")
+    if source.is_dir() or source.suffix == ".parquet":
+        return pd.read_parquet(source)
+    return pd.read_csv(source, dtype={"store_id": str, "item_id": str})
+
+
+def _forecast_config(args: argparse.Namespace):
+    from salescast.forecasting.engine import ForecastConfig
+
+    quantiles = tuple(float(q) for q in args.quantiles.split(","))
+    return ForecastConfig(
+        horizon=args.horizon,
+        freq=args.freq,
+        quantiles=quantiles,
+        windows=args.windows,
+        lead_time=args.lead_time,
+        service_level=args.service_level,
+    )
+
+
+def _write_outputs(result, out: Path, which: tuple[str, ...]) -> None:  # noqa: ANN001
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    if "forecasts" in which:
+        result.forecasts.to_parquet(out / "forecasts.parquet", index=False)
+        result.safety_stock.to_parquet(out / "safety_stock.parquet", index=False)
+    result.metrics.to_parquet(out / "metrics.parquet", index=False)
+    (out / ("metrics.json" if "metrics_json" in which else "summary.json")).write_text(
+        json.dumps(result.summary, indent=2, default=float) + "\n"
+    )
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from salescast.forecasting.engine import ForecastInputError, run_forecast
+
+    try:
+        result = run_forecast(_read_history(args.history), _forecast_config(args), jobs=args.jobs)
+    except ForecastInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    _write_outputs(result, out, ("forecasts",))
+    bake = result.summary["backtest"]["bake_off"]
+    print(
+        f"forecast {result.summary['series']} series x {args.horizon} periods -> {out / 'forecasts.parquet'}; "
+        f"backtest mean wQL {bake['mean_wql']:.3f}, coverage {bake['coverage']:.2f}; "
+        f"models {result.summary['model_mix']}"
+    )
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from salescast.forecasting.engine import ForecastInputError, run_forecast
+
+    try:
+        result = run_forecast(_read_history(args.history), _forecast_config(args), jobs=args.jobs)
+    except ForecastInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    _write_outputs(result, out, ("metrics_json",))
+    backtest = result.summary["backtest"]
+    for name, scores in ({"bake_off": backtest["bake_off"]} | backtest["per_model"]).items():
+        print(
+            f"{name:15s} mean wQL {scores['mean_wql']:.3f}  WAPE {scores['wape']:.3f}  "
+            f"coverage {scores['coverage']:.2f}"
+        )
+    print(f"-> {out / 'metrics.json'}, {out / 'metrics.parquet'}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from salescast.demo import run_demo
 
@@ -99,6 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--end", type=_day)
     ing.add_argument("--run-id", default="cli")
     ing.set_defaults(func=cmd_ingest)
+
+    for name, helptext, func in (
+        ("forecast", "forecast every store x item series of a history file", cmd_forecast),
+        ("backtest", "score every candidate model by rolling-origin backtest", cmd_backtest),
+    ):
+        fc = sub.add_parser(name, help=helptext)
+        fc.add_argument("--history", required=True, help="canonical daily rows: CSV or Parquet (file or folder)")
+        fc.add_argument("--horizon", type=int, default=7)
+        fc.add_argument("--freq", default="D", help="D, W-SUN (any W-XXX) or M")
+        fc.add_argument("--quantiles", default="0.1,0.5,0.9")
+        fc.add_argument("--windows", type=int, default=2, help="backtest windows of one horizon each")
+        fc.add_argument("--lead-time", type=int, default=7, help="periods, for safety stock")
+        fc.add_argument("--service-level", type=float, default=0.95)
+        fc.add_argument("--jobs", type=int, default=1, help="processes; use the number of cores")
+        fc.add_argument("--out", required=True)
+        fc.set_defaults(func=func)
 
     air = sub.add_parser("airflow", help="the Airflow CLI in salescast's environment")
     air.add_argument("airflow_args", nargs=argparse.REMAINDER)

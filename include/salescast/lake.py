@@ -71,6 +71,10 @@ class Lake:
     def curated_dir(self, day: date) -> ObjectStoragePath:
         return self.root / "curated" / "sales_daily" / f"dt={day.isoformat()}"
 
+    def run_dir(self, dataset: str, day: date) -> ObjectStoragePath:
+        """A forecast-run dataset partition: ``forecasts``, ``metrics`` or ``safety_stock``."""
+        return self.root / dataset / f"run_date={day.isoformat()}"
+
     def staging_dir(self, dataset: str, partition: str) -> ObjectStoragePath:
         """Where a run writes before promoting; one folder per dataset partition."""
         return self.root / "_staging" / dataset / partition

@@ -20,6 +20,13 @@ def horizon_buckets(h: int) -> np.ndarray:
     return np.minimum((np.arange(h) * n_buckets) // h, n_buckets - 1)
 
 
+def conformal_levels(taus: Sequence[float], n: int) -> np.ndarray:
+    """Widen quantile levels away from the median by (n + 1) / n, the split-conformal
+    finite-sample correction: with few residuals the plain empirical quantiles are too narrow."""
+    taus = np.asarray(taus, dtype=float)
+    return np.clip(0.5 + (taus - 0.5) * (n + 1) / max(n, 1), 0.0, 1.0)
+
+
 def offsets(residuals: np.ndarray, taus: Sequence[float]) -> np.ndarray:
     """``residuals[k, h]`` -> quantile offsets ``[len(taus), h]`` pooled per horizon bucket."""
     residuals = np.atleast_2d(residuals)
@@ -28,7 +35,7 @@ def offsets(residuals: np.ndarray, taus: Sequence[float]) -> np.ndarray:
     out = np.zeros((len(taus), h))
     for b in np.unique(buckets):
         pool = residuals[:, buckets == b].ravel()
-        out[:, buckets == b] = np.quantile(pool, taus, method="linear")[:, None]
+        out[:, buckets == b] = np.quantile(pool, conformal_levels(taus, pool.size), method="linear")[:, None]
     return out
 
 

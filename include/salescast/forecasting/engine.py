@@ -9,7 +9,6 @@ all-zero or constant series get a simple model and a recorded reason instead.
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +24,8 @@ from salescast.forecasting import safety_stock as ss
 from salescast.forecasting.metrics import ScoreSums, mase_scale
 
 REQUIRED = ("date", "store_id", "item_id", "units")
+# Calibration wants at least this many residuals per series: short horizons get extra windows.
+MIN_RESIDUALS = 28
 
 
 class ForecastInputError(ValueError):
@@ -55,6 +56,11 @@ class ForecastConfig:
                 raise ForecastInputError(f"unknown candidate models: {sorted(unknown)}")
 
     @property
+    def backtest_windows(self) -> int:
+        """``windows``, raised so that windows x horizon >= MIN_RESIDUALS (e.g. 4 for h=7)."""
+        return max(self.windows, -(-MIN_RESIDUALS // self.horizon))
+
+    @property
     def quantile_columns(self) -> list[str]:
         return [quantile_column(q) for q in self.quantiles]
 
@@ -64,20 +70,25 @@ def quantile_column(tau: float) -> str:
 
 
 def normalize_freq(freq: str) -> str:
-    """'D' or a weekly alias such as 'W', 'W-SUN', 'W-MON'."""
+    """'D', a weekly alias such as 'W', 'W-SUN', 'W-MON', or monthly 'M' (month end)."""
     text = freq.strip().upper()
     if text == "D":
         return "D"
+    if text in ("M", "ME"):
+        return "ME"
     if text == "W":
         return "W-SUN"
     if text.startswith("W-") and text[2:] in {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}:
         return text
-    raise ForecastInputError(f"frequency {freq!r} is not supported: use 'D' or a weekly alias like 'W-SUN'")
+    raise ForecastInputError(f"frequency {freq!r} is not supported: use 'D', a weekly alias like 'W-SUN', or 'M'")
 
 
 def season_length(freq: str, n: int) -> int:
+    """Weekly cycle for daily data; yearly for weekly and monthly data when 3 years exist."""
     if freq == "D":
         return 7
+    if freq == "ME":
+        return 12 if n >= 36 else 1
     return 52 if n >= 3 * 52 else 1
 
 
@@ -87,9 +98,29 @@ class Panel:
     dates: pd.DatetimeIndex
     values: np.ndarray  # [series, periods]
     first: np.ndarray  # index of each series' first non-zero period
+    imputed_days: int = 0
 
 
-def build_panel(history: pd.DataFrame, freq: str = "D", end: pd.Timestamp | None = None) -> Panel:
+def _impute_missing_days(values: np.ndarray, missing: np.ndarray, season: int) -> None:
+    """Days with no data at all (e.g. a rejected ingest) are unknown, not zero sales:
+    fill them from the same weekday a week earlier (or later at the start), in place."""
+    for col in np.flatnonzero(missing):
+        for source in (col - season, col + season, col - 1, col + 1):
+            if 0 <= source < values.shape[1] and not missing[source]:
+                values[:, col] = values[:, source]
+                break
+
+
+def build_panel(
+    history: pd.DataFrame,
+    freq: str = "D",
+    end: pd.Timestamp | None = None,
+    known_days: pd.DatetimeIndex | None = None,
+) -> Panel:
+    """Dense series x period matrix; zeros where a known day has no row for a series.
+
+    ``known_days`` lists the days whose data exist (published partitions); other days in the
+    range are imputed instead of being read as zero sales. Without it every day counts."""
     missing = [c for c in REQUIRED if c not in history.columns]
     if missing:
         raise ForecastInputError(f"history is missing columns {missing}; it needs {list(REQUIRED)}")
@@ -107,16 +138,22 @@ def build_panel(history: pd.DataFrame, freq: str = "D", end: pd.Timestamp | None
     last = pd.Timestamp(end) if end is not None else frame["date"].max()
     frame = frame[frame["date"] <= last]
     if freq != "D":
-        frame["date"] = frame["date"].dt.to_period(freq).dt.end_time.dt.normalize()
-        last = last.to_period(freq).end_time.normalize()
+        period = "M" if freq == "ME" else freq
+        frame["date"] = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
+        last = last.to_period(period).end_time.normalize()
     wide = frame.pivot_table(index=["store_id", "item_id"], columns="date", values="units", aggfunc="sum")
     dates = pd.date_range(frame["date"].min(), last, freq=freq)
     wide = wide.reindex(columns=dates, fill_value=0.0).fillna(0.0)
     values = wide.to_numpy(dtype=float)
+    imputed = 0
+    if known_days is not None and freq == "D":
+        missing = ~dates.isin(pd.DatetimeIndex(known_days).normalize())
+        imputed = int(missing.sum())
+        _impute_missing_days(values, missing, 7)
     nonzero = values != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
     keys = wide.index.to_frame(index=False)
-    return Panel(keys=keys, dates=dates, values=values, first=first)
+    return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed)
 
 
 def shard_of(store_id: str, item_id: str, n_shards: int) -> int:
@@ -163,7 +200,7 @@ def _fallback(y: np.ndarray, cfg: ForecastConfig, model: str, reason: str, key: 
 def forecast_series(y_full: np.ndarray, first: int, key: tuple[str, str], cfg: ForecastConfig) -> SeriesOutcome:
     """Bake-off for one series; never raises for data reasons."""
     y = np.asarray(y_full[first:], dtype=float)
-    h, k = cfg.horizon, cfg.windows
+    h, k = cfg.horizon, cfg.backtest_windows
     m = season_length(cfg.freq, len(y))
     need = k * h + max(2 * m, 8) + 2
     if y.size == 0 or not np.any(y):
@@ -236,13 +273,14 @@ def run_forecast(
     shard: int | None = None,
     n_shards: int = 1,
     end: pd.Timestamp | None = None,
+    known_days: pd.DatetimeIndex | None = None,
 ) -> ForecastResult:
     """Forecast every series (or one shard of them) of a canonical history."""
-    panel = build_panel(history, cfg.freq, end)
+    panel = build_panel(history, cfg.freq, end, known_days)
     keys = list(zip(panel.keys["store_id"], panel.keys["item_id"], strict=True))
     index = [i for i, (s, it) in enumerate(keys) if shard is None or shard_of(s, it, n_shards) == shard]
     jobs = max(1, min(jobs, len(index) or 1))
-    chunks = [index[j::jobs * 4] for j in range(jobs * 4)] if jobs > 1 else [index]
+    chunks = [index[j :: jobs * 4] for j in range(jobs * 4)] if jobs > 1 else [index]
     tasks = [(panel.values[c], panel.first[c], [keys[i] for i in c], cfg) for c in chunks if c]
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
@@ -250,7 +288,9 @@ def run_forecast(
     else:
         outcomes = [o for task in tasks for o in _run_chunk(task)]
     outcomes.sort(key=lambda o: (o.store_id, o.item_id))
-    return assemble_result(outcomes, panel.dates[-1], cfg)
+    result = assemble_result(outcomes, panel.dates[-1], cfg)
+    result.summary["imputed_days"] = panel.imputed_days
+    return result
 
 
 def _target_dates(last: pd.Timestamp, cfg: ForecastConfig) -> pd.DatetimeIndex:
@@ -282,9 +322,11 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
         forecast_rows.append(frame)
         for name in o.skipped:
             skips[name] = skips.get(name, 0) + 1
-        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": cfg.windows}
+        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": cfg.backtest_windows}
         if not o.candidates:
-            metric_rows.append(base | {"model": o.model, "chosen": True, "reason": o.reason, "skipped_models": len(o.skipped)})
+            metric_rows.append(
+                base | {"model": o.model, "chosen": True, "reason": o.reason, "skipped_models": len(o.skipped)}
+            )
         for name, sums in o.candidates.items():
             per_model.setdefault(name, ScoreSums(cfg.quantiles)).merge(sums)
             if name == o.model:
@@ -305,20 +347,28 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
                 c, t = int((errors <= stock.safety_stock).sum()), errors.size
             covered, total = covered + c, total + t
         stock_rows.append(
-            {"store_id": o.store_id, "item_id": o.item_id, "lead_time": cfg.lead_time, "service_level": cfg.service_level}
+            {
+                "store_id": o.store_id,
+                "item_id": o.item_id,
+                "lead_time": cfg.lead_time,
+                "service_level": cfg.service_level,
+            }
             | {"safety_stock": stock.safety_stock, "lead_time_demand": stock.lead_time_demand}
             | {"reorder_point": stock.reorder_point, "method": stock.method, "model": o.model}
         )
-    forecasts = pd.concat(forecast_rows, ignore_index=True) if forecast_rows else pd.DataFrame(
-        columns=["store_id", "item_id", "date", *qcols, "horizon_step", "mean", "model"]
+    forecasts = (
+        pd.concat(forecast_rows, ignore_index=True)
+        if forecast_rows
+        else pd.DataFrame(columns=["store_id", "item_id", "date", *qcols, "horizon_step", "mean", "model"])
     )
     metrics = pd.DataFrame(metric_rows)
     mix = pd.Series([o.model for o in outcomes]).value_counts().to_dict() if outcomes else {}
     summary = {
         "series": len(outcomes),
+        "sums": {"bake_off": chosen.to_dict()} | {k: v.to_dict() for k, v in per_model.items()},
         "horizon": cfg.horizon,
         "freq": cfg.freq,
-        "windows": cfg.windows,
+        "windows": cfg.backtest_windows,
         "quantiles": list(cfg.quantiles),
         "backtest": {"bake_off": chosen.scores()} | {"per_model": {k: v.scores() for k, v in per_model.items()}},
         "model_mix": {str(k): int(v) for k, v in mix.items()},
@@ -327,11 +377,51 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
         "safety_stock": {
             "target_service_level": cfg.service_level,
             "achieved_service_level": covered / total if total else None,
+            "covered": covered,
+            "evaluated": total,
             "lead_time": cfg.lead_time,
         },
     }
     return ForecastResult(forecasts, metrics, pd.DataFrame(stock_rows), summary)
 
 
-def default_jobs() -> int:
-    return max(1, (os.cpu_count() or 1))
+def merge_summaries(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Combine shard summaries exactly: scores are recomputed from the summed raw sums."""
+    if not parts:
+        raise ValueError("no shard summaries to merge")
+    sums: dict[str, ScoreSums] = {}
+    mix: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    fallbacks: dict[str, int] = {}
+    covered = evaluated = 0
+    for part in parts:
+        for name, raw in part["sums"].items():
+            merged = ScoreSums.from_dict(raw)
+            if name in sums:
+                sums[name].merge(merged)
+            else:
+                sums[name] = merged
+        for target, source in ((mix, "model_mix"), (skipped, "skipped_models"), (fallbacks, "fallbacks")):
+            for key, value in part[source].items():
+                target[key] = target.get(key, 0) + value
+        covered += part["safety_stock"]["covered"]
+        evaluated += part["safety_stock"]["evaluated"]
+    first = parts[0]
+    per_model = {k: v.scores() for k, v in sums.items() if k != "bake_off"}
+    bake = sums["bake_off"].scores() if "bake_off" in sums else {}
+    return {
+        "series": sum(p["series"] for p in parts),
+        "imputed_days": max(p.get("imputed_days", 0) for p in parts),
+        "sums": {k: v.to_dict() for k, v in sums.items()},
+        "horizon": first["horizon"],
+        "freq": first["freq"],
+        "windows": first["windows"],
+        "quantiles": first["quantiles"],
+        "backtest": {"bake_off": bake, "per_model": per_model},
+        "model_mix": mix,
+        "skipped_models": skipped,
+        "fallbacks": fallbacks,
+        "safety_stock": first["safety_stock"]
+        | {"achieved_service_level": covered / evaluated if evaluated else None}
+        | {"covered": covered, "evaluated": evaluated},
+    }

@@ -80,13 +80,29 @@ class ScoreSums:
         for name in ("abs_y", "abs_err", "mase_num", "mase_n", "covered", "points"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
+    def to_dict(self) -> dict[str, object]:
+        """Raw sums, so scores from shards can be merged exactly later."""
+        fields = ("abs_y", "abs_err", "mase_num", "mase_n", "covered", "points")
+        return {"taus": list(self.taus), "ql": self.ql.tolist()} | {f: getattr(self, f) for f in fields}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> ScoreSums:
+        sums = cls(data["taus"])  # type: ignore[arg-type]
+        sums.ql = np.asarray(data["ql"], dtype=float)
+        for name in ("abs_y", "abs_err", "mase_num", "mase_n", "covered", "points"):
+            setattr(sums, name, data[name])
+        return sums
+
     @property
     def median_index(self) -> int:
         return int(np.argmin([abs(t - 0.5) for t in self.taus]))
 
     def scores(self) -> dict[str, float]:
         nan = float("nan")
-        out = {f"wql_p{round(t * 100):d}": (q / self.abs_y if self.abs_y > 0 else nan) for t, q in zip(self.taus, self.ql, strict=True)}
+        out = {
+            f"wql_p{round(t * 100):d}": (q / self.abs_y if self.abs_y > 0 else nan)
+            for t, q in zip(self.taus, self.ql, strict=True)
+        }
         wqls = [v for v in out.values()]
         out["mean_wql"] = float(np.mean(wqls)) if self.abs_y > 0 else nan
         out["wape"] = self.abs_err / self.abs_y if self.abs_y > 0 else nan

@@ -102,9 +102,9 @@ def theta(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
         if len(train) < 2 * m + 2:
             raise ModelSkipped("theta: too short")
         out[i] = _guarded(
-            lambda train=train: ThetaModel(train, period=m if m > 1 else None, deseasonalize=m > 1, method="additive")
-            .fit()
-            .forecast(h),
+            lambda train=train: (
+                ThetaModel(train, period=m if m > 1 else None, deseasonalize=m > 1, method="additive").fit().forecast(h)
+            ),
             "theta",
         )
     return out
@@ -121,9 +121,11 @@ def autoreg(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray
         if len(train) < 3 * lags + m + 2:
             raise ModelSkipped("autoreg: too short")
         out[i] = _guarded(
-            lambda train=train: AutoReg(train, lags=lags, trend="c", seasonal=m > 1, period=m if m > 1 else None)
-            .fit()
-            .predict(start=len(train), end=len(train) + h - 1),
+            lambda train=train: (
+                AutoReg(train, lags=lags, trend="c", seasonal=m > 1, period=m if m > 1 else None)
+                .fit()
+                .predict(start=len(train), end=len(train) + h - 1)
+            ),
             "autoreg",
         )
     return out
@@ -172,14 +174,6 @@ def tsb(y: np.ndarray, origins: Sequence[int], h: int, m: int, alpha: float = 0.
     return out
 
 
-def zero(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
-    return np.zeros((len(origins), h))
-
-
-def recent_mean(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
-    return np.array([[float(np.mean(y[max(0, o - 28) : o])) if o > 0 else 0.0] * h for o in origins])
-
-
 @dataclass(frozen=True)
 class Candidate:
     name: str
@@ -195,5 +189,4 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("croston_sba", croston_sba, intermittent_only=True),
     Candidate("tsb", tsb, intermittent_only=True),
 )
-FALLBACKS = {"zero": zero, "recent_mean": recent_mean, "seasonal_naive": seasonal_naive}
-MODEL_NAMES = tuple(c.name for c in CANDIDATES) + ("zero", "recent_mean")
+MODEL_NAMES = (*tuple(c.name for c in CANDIDATES), "zero", "recent_mean")

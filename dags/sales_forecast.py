@@ -1,0 +1,98 @@
+"""
+### sales_forecast
+
+Daily, for the logical date D: wait for `curated/sales_daily/dt=D/_SUCCESS`, build the
+training panel from published partitions up to D, train and forecast every store x item
+series in shards (dynamically mapped tasks: more workers, more shards in parallel), validate
+the forecast table with Great Expectations, publish `forecasts/`, `metrics/` and
+`safety_stock/` for `run_date=D` atomically, and write `reports/run_date=D/index.html`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
+
+from salescast.alerts import notify_failure
+from salescast.assets import FORECASTS
+from salescast.config import Settings
+
+settings = Settings.from_env()
+
+default_args = {
+    "owner": "salescast",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+    "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": notify_failure,
+}
+
+
+@dag(
+    dag_id="sales_forecast",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=2,
+    dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=4),
+    default_args=default_args,
+    tags=["salescast", "forecast"],
+    doc_md=__doc__,
+    on_failure_callback=notify_failure,
+)
+def sales_forecast() -> None:
+    @task.sensor(
+        mode="reschedule",
+        poke_interval=settings.sensor_poke_seconds,
+        timeout=settings.sensor_timeout_seconds,
+        retries=0,
+    )
+    def wait_for_curated(ds: str | None = None) -> PokeReturnValue:
+        from salescast.forecast_tasks import curated_ready
+
+        return PokeReturnValue(is_done=curated_ready(ds))
+
+    @task
+    def plan(ds: str | None = None, run_id: str | None = None) -> list[dict]:
+        from salescast.forecast_tasks import plan as plan_shards
+
+        return plan_shards(ds, run_id)
+
+    @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=16)
+    def train_shard(spec: dict, ds: str | None = None, run_id: str | None = None) -> dict:
+        from salescast.forecast_tasks import train_shard as train
+
+        return train(ds, run_id, spec)
+
+    @task(outlets=[FORECASTS])
+    def publish(
+        shards: list[dict], ds: str | None = None, run_id: str | None = None, outlet_events: dict | None = None
+    ) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from salescast.forecast_tasks import ForecastRejected
+        from salescast.forecast_tasks import publish as publish_run
+
+        try:
+            summary = publish_run(ds, run_id, list(shards))
+        except ForecastRejected as error:
+            raise AirflowFailException(str(error)) from error
+        outlet_events[FORECASTS].extra = {"run_date": ds, "series": summary["series"]}
+        return summary
+
+    @task
+    def report(summary: dict, ds: str | None = None) -> str:
+        from salescast.forecast_tasks import report as write_report
+
+        return write_report(ds)
+
+    planned = plan()
+    wait_for_curated() >> planned
+    report(publish(train_shard.expand(spec=planned)))
+
+
+sales_forecast()
