@@ -151,7 +151,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from salescast.demo import run_demo
 
-    return run_demo(days=args.days, stores=args.stores, items=args.items, end=args.end)
+    return run_demo(days=args.days, stores=args.stores, items=args.items, end=args.end, history_days=args.history_days)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     air.set_defaults(func=cmd_airflow)
 
     demo = sub.add_parser("demo", help="generate data and run the DAGs end to end on the embedded default")
-    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--days", type=int, default=5, help="days run through the DAGs")
+    demo.add_argument("--history-days", type=int, default=120, help="older days loaded as history first")
     demo.add_argument("--stores", type=int, default=5)
     demo.add_argument("--items", type=int, default=50)
     demo.add_argument("--end", type=_day, default=date(2025, 3, 31))

@@ -1,12 +1,15 @@
 """``make demo``: synthetic sales through the real DAGs on the embedded default.
 
-It initialises the local Airflow (SQLite under ``$SALESCAST_HOME/airflow``), drops a run of
-days of synthetic POS exports (with realistic bad rows) into the lake's landing area, runs
-``airflow dags test sales_ingest <day>`` for each day, and prints what the lake now holds.
+It initialises the local Airflow (SQLite under ``$SALESCAST_HOME/airflow``), drops synthetic
+POS exports (with realistic bad rows) into the lake's landing area, loads the older days as
+history with the ingest functions, then runs ``airflow dags test sales_ingest <day>`` and
+``airflow dags test sales_forecast <day>`` for each of the last days, and prints what the
+lake now holds, the report path and the headline accuracy.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import time
@@ -16,6 +19,7 @@ from pathlib import Path
 from salescast import airflow_env
 from salescast.config import Settings
 from salescast.generate import PanelSpec, write_landing
+from salescast.ingest import DayRejected, ingest_day
 from salescast.lake import READY_MARKER, Lake
 from salescast.publish import read_manifest
 
@@ -34,6 +38,7 @@ def run_dag(settings: Settings, dag_id: str, day: date, log_dir: Path) -> tuple[
     env = airflow_env.airflow_environ(settings)
     env.setdefault("SALESCAST_SENSOR_TIMEOUT_SECONDS", "120")
     env.setdefault("SALESCAST_SENSOR_POKE_SECONDS", "5")
+    env.setdefault("SALESCAST_FORECAST_JOBS", str(os.cpu_count() or 1))  # one machine: use its cores
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}_{day.isoformat()}.log"
     started = time.perf_counter()
@@ -48,46 +53,73 @@ def run_dag(settings: Settings, dag_id: str, day: date, log_dir: Path) -> tuple[
     return proc.returncode == 0, time.perf_counter() - started, log_path
 
 
-def run_demo(days: int = 7, stores: int = 5, items: int = 50, end: date = date(2025, 3, 31)) -> int:
+def run_demo(
+    days: int = 5, stores: int = 5, items: int = 50, end: date = date(2025, 3, 31), history_days: int = 120
+) -> int:
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     start = end - timedelta(days=days - 1)
+    first = start - timedelta(days=history_days)
     print(f"salescast demo: home {settings.home}, lake {settings.lake_uri}")
-    print("1/3 initialising the local Airflow metadata DB (SQLite) ...", flush=True)
+    print("1/4 initialising the local Airflow metadata DB (SQLite) ...", flush=True)
     airflow_env.ensure_db(settings)
 
-    print(
-        f"2/3 generating {days} days of POS exports for {stores} stores x {items} items, with defects ...", flush=True
-    )
+    print(f"2/4 generating {history_days + days} days of sales for {stores} stores x {items} items, with defects ...")
     with tempfile.TemporaryDirectory() as tmp:
         spec = PanelSpec(stores=stores, items=items, seed=7)
-        write_landing(spec, start, end, Path(tmp), defects=True, bad_file_rate=0.0)
+        write_landing(spec, first, end, Path(tmp), defects=True, bad_file_rate=0.0)
         upload_landing(lake, Path(tmp))
 
-    print("3/3 running the sales_ingest DAG for each day (airflow dags test) ...", flush=True)
+    print(f"3/4 loading {history_days} days of history ({first}..{start - timedelta(days=1)}) ...", flush=True)
+    rejected = 0
+    for i in range(history_days):
+        try:
+            ingest_day(lake, first + timedelta(days=i), "demo-history", settings.max_bad_row_fraction)
+        except DayRejected:
+            rejected += 1
+    print(f"    {history_days - rejected} days published, {rejected} rejected (imputed by the forecast)")
+
+    print(f"4/4 running sales_ingest then sales_forecast for {start}..{end} (airflow dags test) ...", flush=True)
     log_dir = settings.home / "logs" / "demo"
-    totals = {"ok": 0, "rows": 0, "quarantined": 0}
+    totals = {"ok": 0, "rows": 0, "quarantined": 0, "forecasts": 0}
     for i in range(days):
         day = start + timedelta(days=i)
         ok, seconds, log_path = run_dag(settings, "sales_ingest", day, log_dir)
         manifest = read_manifest(lake, lake.curated_dir(day)) if ok else None
-        if manifest:
-            totals["ok"] += 1
-            totals["rows"] += manifest["rows"]
-            totals["quarantined"] += manifest["quarantined"]
-            print(
-                f"  {day}  ok      {manifest['rows']:5d} rows published  "
-                f"{manifest['quarantined']:4d} quarantined  ({seconds:.1f}s)"
-            )
-        else:
-            print(f"  {day}  FAILED  see {log_path}")
+        if not manifest:
+            print(f"  {day}  ingest FAILED, see {log_path}")
+            continue
+        totals["rows"] += manifest["rows"]
+        totals["quarantined"] += manifest["quarantined"]
+        fc_ok, fc_seconds, fc_log = run_dag(settings, "sales_forecast", day, log_dir)
+        forecast = read_manifest(lake, lake.run_dir("forecasts", day)) if fc_ok else None
+        if not forecast:
+            print(f"  {day}  ingest ok, forecast FAILED, see {fc_log}")
+            continue
+        totals["ok"] += 1
+        totals["forecasts"] += forecast["rows"]
+        print(
+            f"  {day}  {manifest['rows']:5d} rows published  {manifest['quarantined']:3d} quarantined ({seconds:.0f}s)"
+            f"  {forecast['rows']:5d} forecast rows ({fc_seconds:.0f}s)"
+        )
 
+    summary_path = lake.reports_dir(end) / "forecast_summary.json"
     print()
-    print(f"days ingested:     {totals['ok']} of {days}")
-    print(f"rows published:    {totals['rows']}")
-    print(f"rows quarantined:  {totals['quarantined']} (with reasons, in quarantine/sales/)")
-    print(f"lake:              {settings.lake_uri}")
-    print(f"validation report: {lake.reports_dir(end) / 'ingest'}")
-    print(f"run logs:          {log_dir}")
+    print(f"days ingested and forecast: {totals['ok']} of {days}")
+    print(f"rows published:             {totals['rows']}")
+    print(f"rows quarantined:           {totals['quarantined']} (with reasons, in quarantine/sales/)")
+    if summary_path.exists():
+        summary = lake.read_json(summary_path)
+        bake = summary["backtest"]["bake_off"]
+        naive = summary["backtest"]["per_model"].get("seasonal_naive", {})
+        gain = 1 - bake["mean_wql"] / naive["mean_wql"] if naive.get("mean_wql") else float("nan")
+        print(
+            f"headline accuracy ({end}):  backtest mean wQL {bake['mean_wql']:.3f} vs seasonal naive "
+            f"{naive.get('mean_wql', float('nan')):.3f} ({gain:+.1%}), p10-p90 coverage {bake['coverage']:.0%}"
+        )
+        print(f"models chosen:              {summary['model_mix']}")
+        print(f"report:                     {lake.reports_dir(end) / 'index.html'}")
+    print(f"lake:                       {settings.lake_uri}")
+    print(f"run logs:                   {log_dir}")
     print("next: 'make airflow' opens the Airflow UI on these DAGs")
     return 0 if totals["ok"] == days else 1

@@ -84,7 +84,8 @@ def write_report(
     lo, mid, hi = quantiles[0], quantiles[len(quantiles) // 2], quantiles[-1]
     history = history.assign(date=pd.to_datetime(history["date"]))
     forecasts = forecasts.assign(date=pd.to_datetime(forecasts["date"]))
-    total_hist = history.groupby("date")["units"].sum()
+    all_days = pd.date_range(history["date"].min(), history["date"].max(), freq="D")
+    total_hist = history.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)
     total_fc = forecasts.groupby("date")[[lo, mid, hi]].sum()
     lake.write_bytes(
         folder / "total.png",
@@ -100,7 +101,8 @@ def write_report(
     images = []
     for kind, keys in (("largest", largest), ("worst", list(zip(worst["store_id"], worst["item_id"], strict=True)))):
         for i, (store, item) in enumerate(keys):
-            h = history[(history["store_id"] == store) & (history["item_id"] == item)].groupby("date")["units"].sum()
+            rows = history[(history["store_id"] == store) & (history["item_id"] == item)]
+            h = rows.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)  # no row = no sale
             f = forecasts[(forecasts["store_id"] == store) & (forecasts["item_id"] == item)].set_index("date")
             model = f["model"].iloc[0] if len(f) else "?"
             name = f"{kind}_{i}.png"

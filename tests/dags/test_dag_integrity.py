@@ -12,7 +12,7 @@ import pytest
 
 from salescast.config import DAGS_DIR
 
-EXPECTED_DAGS = {"sales_ingest"}
+EXPECTED_DAGS = {"sales_ingest", "sales_forecast"}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,15 @@ def test_ingest_dag_is_daily_and_time_based(dagbag):
     publish = dag.get_task("publish")
     assert [o.uri for o in publish.outlets] == ["salescast://curated/sales_daily"]
     assert [t.task_id for t in dag.topological_sort()] == ["wait_for_landing", "archive_raw", "validate", "publish"]
+
+
+def test_forecast_dag_maps_shards_between_plan_and_publish(dagbag):
+    dag = dagbag.dags["sales_forecast"]
+    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order == ["wait_for_curated", "plan", "train_shard", "publish", "report"]
+    assert "MappedOperator" in type(dag.get_task("train_shard")).__name__
+    assert [o.uri for o in dag.get_task("publish").outlets] == ["salescast://forecasts"]
 
 
 def test_parsing_the_dag_folder_is_fast_and_imports_nothing_heavy():

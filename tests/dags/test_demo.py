@@ -17,12 +17,15 @@ def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SALESCAST"))}
     env["SALESCAST_HOME"] = str(tmp_path / "home")
     out = subprocess.run(
-        [sys.executable, "-m", "salescast", "demo", "--days", "2", "--stores", "3", "--items", "40"],
+        [sys.executable, "-m", "salescast", "demo", "--days", "1", "--history-days", "45", "--stores", "3",
+         "--items", "40"],
         capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "days ingested:     2 of 2" in out.stdout
+    assert "days ingested and forecast: 1 of 1" in out.stdout
+    assert "headline accuracy (2025-03-31):  backtest mean wQL" in out.stdout
     assert (tmp_path / "home" / "airflow" / "airflow.db").exists()
     lake = tmp_path / "home" / "lake"
-    for day in ("2025-03-30", "2025-03-31"):
-        assert (lake / "curated" / "sales_daily" / f"dt={day}" / "_SUCCESS").exists()
+    assert (lake / "curated" / "sales_daily" / "dt=2025-03-31" / "_SUCCESS").exists()
+    assert (lake / "forecasts" / "run_date=2025-03-31" / "_SUCCESS").exists()
+    assert (lake / "reports" / "run_date=2025-03-31" / "index.html").exists()

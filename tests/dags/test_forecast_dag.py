@@ -1,0 +1,86 @@
+"""Ingest then forecast for several days with dag.test(), then check the lake and the report."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from salescast.generate import PanelSpec, write_landing
+from salescast.ingest import ingest_day
+from salescast.lake import Lake
+from salescast.publish import DATA_FILE, read_manifest
+
+from .test_ingest_dag import run
+
+pytestmark = pytest.mark.slow
+
+FIRST, LAST = date(2025, 3, 30), date(2025, 3, 31)
+
+
+@pytest.fixture
+def forecast_env(home, airflow_db, monkeypatch):
+    monkeypatch.setenv("SALESCAST_SENSOR_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("SALESCAST_SENSOR_POKE_SECONDS", "1")
+    monkeypatch.setenv("SALESCAST_MAX_BAD_ROW_FRACTION", "0.25")
+    monkeypatch.setenv("SALESCAST_SERIES_PER_SHARD", "10")  # 24 series -> 3 mapped shards
+    from salescast.config import Settings
+
+    lake = Lake.from_settings(Settings.from_env())
+    spec = PanelSpec(stores=2, items=12, seed=5)
+    write_landing(
+        spec, date(2025, 1, 1), LAST, Path(lake.root.path) / "landing" / "sales", defects=True, bad_file_rate=0.0
+    )
+    day = date(2025, 1, 1)
+    while day < FIRST:  # history before the DAG runs, through the same functions the tasks call
+        ingest_day(lake, day, "bootstrap", 0.25)
+        day += timedelta(days=1)
+    return lake
+
+
+def test_ingest_then_forecast_publishes_tables_and_report(forecast_env):
+    lake = forecast_env
+    for day in (FIRST, LAST):
+        assert run("sales_ingest", day).state == "success"
+        dagrun = run("sales_forecast", day)
+        assert dagrun.state == "success"
+        mapped = [ti for ti in dagrun.get_task_instances() if ti.task_id == "train_shard"]
+        assert len(mapped) == 3 and all(ti.state == "success" for ti in mapped)
+
+    forecasts = lake.read_parquet(lake.run_dir("forecasts", LAST) / DATA_FILE)
+    assert forecasts.groupby(["store_id", "item_id"]).size().eq(7).all()
+    assert len(forecasts) == 24 * 7
+    assert set(forecasts["date"]) == set(pd.date_range("2025-04-01", periods=7).date)
+    assert (forecasts["p10"] <= forecasts["p50"]).all() and (forecasts["p50"] <= forecasts["p90"]).all()
+    assert (forecasts["p10"] >= 0).all()
+    assert set(forecasts["run_date"]) == {LAST}
+    metrics = lake.read_parquet(lake.run_dir("metrics", LAST) / DATA_FILE)
+    assert metrics[metrics["chosen"]].groupby(["store_id", "item_id"]).size().eq(1).all()
+    assert metrics["model"].nunique() >= 4  # every candidate has its own rows
+    stock = lake.read_parquet(lake.run_dir("safety_stock", LAST) / DATA_FILE)
+    assert len(stock) == 24 and (stock["safety_stock"] >= 0).all()
+    for name in ("forecasts", "metrics", "safety_stock"):
+        assert read_manifest(lake, lake.run_dir(name, LAST))["run_date"] == LAST.isoformat()
+    assert not lake.staging_dir("forecasts", f"run_date={LAST}").exists()
+
+    report = Path(lake.reports_dir(LAST).path)
+    page = (report / "index.html").read_text()
+    for needle in (
+        "Total sales and forecast",
+        "Largest series",
+        "Worst-forecast",
+        "Model mix",
+        "seasonal naive",
+        "Safety stock",
+        "quarantined",
+    ):
+        assert needle in page
+    for image in ("total.png", "model_mix.png", "largest_0.png"):
+        assert (report / image).read_bytes().startswith(b"\x89PNG")
+
+    before = lake.read_parquet(lake.run_dir("forecasts", FIRST) / DATA_FILE)
+    assert run("sales_forecast", LAST).state == "success"  # re-run: replaces only LAST
+    pd.testing.assert_frame_equal(before, lake.read_parquet(lake.run_dir("forecasts", FIRST) / DATA_FILE))
+    pd.testing.assert_frame_equal(forecasts, lake.read_parquet(lake.run_dir("forecasts", LAST) / DATA_FILE))
