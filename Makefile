@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 export SALESCAST_HOME ?= $(CURDIR)/.salescast
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint format run airflow clean
+.PHONY: install demo test test-fast lint format run airflow bench bench-venv clean
 
 install: $(STAMP)
 
@@ -41,6 +41,21 @@ format: install
 run: install
 	@test -n "$(DAG)" -a -n "$(DATE)" || { echo "usage: make run DAG=<dag_id> DATE=<YYYY-MM-DD>"; exit 2; }
 	$(BIN)/python -m salescast airflow dags test $(DAG) $(DATE)
+
+# benchmarks print numbers; Prophet (the baseline) lives in its own venv, not in the product's
+BENCH_STAMP := .venv-bench/.installed-$(shell cat requirements.txt bench/requirements-bench.txt | md5sum | cut -c1-12)
+bench-venv: $(BENCH_STAMP)
+$(BENCH_STAMP): requirements.txt bench/requirements-bench.txt
+	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r bench/requirements-bench.txt
+	.venv-bench/bin/python -m pip check
+	@rm -f .venv-bench/.installed-*
+	@touch $@
+
+bench: install bench-venv
+	$(BIN)/python bench/ingest_bench.py
+	.venv-bench/bin/python bench/forecast_bench.py
+	.venv-bench/bin/python bench/forecast_bench.py --dataset wineind
 
 # the Airflow UI (api-server, scheduler, dag-processor, triggerer) on this repo's DAGs
 airflow: install

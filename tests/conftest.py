@@ -16,6 +16,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "include"))
 
+from salescast.threads import single_threaded_blas  # noqa: E402
+
+single_threaded_blas()
+
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="salescast-test-"))
 os.environ["SALESCAST_HOME"] = str(_SESSION_HOME)
 os.environ.pop("SALESCAST_LAKE_URI", None)

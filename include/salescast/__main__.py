@@ -1,5 +1,9 @@
-import sys
+from salescast.threads import single_threaded_blas
 
-from salescast.cli import main
+single_threaded_blas()  # before anything imports numpy
+
+import sys  # noqa: E402
+
+from salescast.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from salescast.config import DAGS_DIR, INCLUDE_DIR, PLUGINS_DIR, Settings
+from salescast.threads import single_threaded_blas
 
 
 def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -34,6 +35,7 @@ def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> d
     for key, value in defaults.items():
         if not env.get(key):
             env[key] = value
+    single_threaded_blas(env)
     # Airflow starts its components as `airflow ...` subprocesses: find ours first.
     bins = [str(Path(sys.executable).parent)] + [p for p in env.get("PATH", "").split(os.pathsep) if p]
     env["PATH"] = os.pathsep.join(dict.fromkeys(bins))

@@ -78,6 +78,12 @@ class Settings:
     landing_settle_seconds: int
     sensor_poke_seconds: int
     sensor_timeout_seconds: int
+    backtest_windows: int
+    lead_time: int
+    history_days: int
+    series_per_shard: int
+    max_shards: int
+    forecast_jobs: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,6 +111,12 @@ class Settings:
             landing_settle_seconds=_int("SALESCAST_LANDING_SETTLE_SECONDS", 60, 0, 86_400),
             sensor_poke_seconds=_int("SALESCAST_SENSOR_POKE_SECONDS", 300, 1, 86_400),
             sensor_timeout_seconds=_int("SALESCAST_SENSOR_TIMEOUT_SECONDS", 12 * 3600, 1, 7 * 86_400),
+            backtest_windows=_int("SALESCAST_BACKTEST_WINDOWS", 2, 1, 52),
+            lead_time=_int("SALESCAST_LEAD_TIME", 7, 1, 365),
+            history_days=_int("SALESCAST_HISTORY_DAYS", 730, 14, 20 * 366),
+            series_per_shard=_int("SALESCAST_SERIES_PER_SHARD", 500, 1, 10_000_000),
+            max_shards=_int("SALESCAST_MAX_SHARDS", 16, 1, 1024),
+            forecast_jobs=_int("SALESCAST_FORECAST_JOBS", 1, 1, 256),
         )
 
     @property

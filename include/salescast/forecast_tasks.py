@@ -8,7 +8,6 @@ validates the combined table with GX and promotes the three datasets atomically.
 from __future__ import annotations
 
 import math
-import os
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,8 +33,8 @@ def forecast_config(settings: Settings) -> ForecastConfig:
         horizon=settings.horizon,
         freq=settings.freq,
         quantiles=settings.quantiles,
-        windows=int(os.environ.get("SALESCAST_BACKTEST_WINDOWS", "2")),
-        lead_time=int(os.environ.get("SALESCAST_LEAD_TIME", "7")),
+        windows=settings.backtest_windows,
+        lead_time=settings.lead_time,
         service_level=settings.service_level,
     )
 
@@ -68,15 +67,12 @@ def plan(ds: str, run_id: str) -> list[dict[str, Any]]:
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
-    history_days = int(os.environ.get("SALESCAST_HISTORY_DAYS", "730"))
-    history, days = load_history(lake, day, history_days)
+    history, days = load_history(lake, day, settings.history_days)
     lake.remove_tree(lake.staging_dir("forecasts", f"run_date={day.isoformat()}"))
     staged = _staging(lake, day, run_id) / "history.parquet"
     lake.write_parquet(staged, history)
     series = history.groupby(["store_id", "item_id"]).ngroups
-    per_shard = int(os.environ.get("SALESCAST_SERIES_PER_SHARD", "500"))
-    max_shards = int(os.environ.get("SALESCAST_MAX_SHARDS", "16"))
-    n_shards = max(1, min(max_shards, math.ceil(series / per_shard)))
+    n_shards = max(1, min(settings.max_shards, math.ceil(series / settings.series_per_shard)))
     print(f"{ds}: {series} series over {len(days)} days ({days[0]}..{days[-1]}) -> {n_shards} shards")
     return [{"shard": i, "n_shards": n_shards, "history": str(staged), "days": days} for i in range(n_shards)]
 
@@ -88,11 +84,10 @@ def train_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
     history = lake.read_parquet(ObjectStoragePath(spec["history"], conn_id=lake.conn_id))
-    jobs = int(os.environ.get("SALESCAST_FORECAST_JOBS", "1"))
     result = run_forecast(
         history,
         forecast_config(settings),
-        jobs=jobs,
+        jobs=settings.forecast_jobs,
         shard=spec["shard"],
         n_shards=spec["n_shards"],
         end=pd.Timestamp(day),
@@ -175,8 +170,7 @@ def report(ds: str) -> str:
     day = partition_day(ds)
     summary = lake.read_json(lake.reports_dir(day) / "forecast_summary.json")
     manifest = read_manifest(lake, lake.curated_dir(day)) or {}
-    history_days = int(os.environ.get("SALESCAST_REPORT_HISTORY_DAYS", "120"))
-    history, _ = load_history(lake, day, history_days)
+    history, _ = load_history(lake, day, min(settings.history_days, 120))  # the charts show four months
     return write_report(
         lake,
         day,

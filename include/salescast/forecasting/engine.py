@@ -282,6 +282,8 @@ def run_forecast(
     jobs = max(1, min(jobs, len(index) or 1))
     chunks = [index[j :: jobs * 4] for j in range(jobs * 4)] if jobs > 1 else [index]
     tasks = [(panel.values[c], panel.first[c], [keys[i] for i in c], cfg) for c in chunks if c]
+    # Workers are forked: they share the parent's imports and its single-threaded BLAS
+    # (see salescast.threads), so `jobs` processes use `jobs` cores, not jobs x cores.
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
             outcomes = [o for part in pool.map(_run_chunk, tasks) for o in part]

@@ -110,24 +110,37 @@ def theta(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
     return out
 
 
+def fourier_terms(t: np.ndarray, period: float, harmonics: int) -> np.ndarray:
+    """Sine/cosine pairs of a long cycle (the year) at absolute positions ``t``."""
+    angles = 2 * np.pi * np.outer(t, np.arange(1, harmonics + 1)) / period
+    return np.hstack([np.sin(angles), np.cos(angles)])
+
+
+YEAR_HARMONICS = 6
+AR_TRAIN_WINDOW = 3 * 364
+
+
 def autoreg(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
-    """ARIMA family: AR(p) with intercept and seasonal dummies (statsmodels AutoReg, OLS)."""
+    """ARIMA family: AR(p) with intercept, seasonal dummies and, for daily data with two
+    years of history, yearly Fourier terms as exogenous regressors (statsmodels AutoReg, OLS)."""
     from statsmodels.tsa.ar_model import AutoReg
 
     lags = min(2 * m, 14) if m > 1 else 3
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
-        train = y[max(0, o - TRAIN_WINDOW) : o]
+        start = max(0, o - AR_TRAIN_WINDOW)
+        train = y[start:o]
         if len(train) < 3 * lags + m + 2:
             raise ModelSkipped("autoreg: too short")
-        out[i] = _guarded(
-            lambda train=train: (
-                AutoReg(train, lags=lags, trend="c", seasonal=m > 1, period=m if m > 1 else None)
-                .fit()
-                .predict(start=len(train), end=len(train) + h - 1)
-            ),
-            "autoreg",
-        )
+        yearly = m == 7 and len(train) >= 2 * 365
+        exog = fourier_terms(np.arange(start, o), 365.25, YEAR_HARMONICS) if yearly else None
+        future = fourier_terms(np.arange(o, o + h), 365.25, YEAR_HARMONICS) if yearly else None
+
+        def fit_predict(train: np.ndarray = train, exog: np.ndarray | None = exog, future: np.ndarray | None = future):
+            model = AutoReg(train, lags=lags, trend="c", seasonal=m > 1, period=m if m > 1 else None, exog=exog)
+            return model.fit().predict(start=len(train), end=len(train) + h - 1, exog_oos=future)
+
+        out[i] = _guarded(fit_predict, "autoreg")
     return out
 
 
