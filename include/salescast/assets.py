@@ -8,4 +8,4 @@ from __future__ import annotations
 from airflow.sdk import Asset
 
 SALES_DAILY = Asset(name="salescast.sales_daily", uri="salescast://curated/sales_daily", group="salescast")
-FORECASTS = Asset(name="salescast.forecasts", uri="salescast://forecasts", group="salescast")
+FORECASTS = Asset(name="salescast.forecasts", uri="salescast://lake/forecasts", group="salescast")

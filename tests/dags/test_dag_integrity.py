@@ -70,7 +70,7 @@ def test_forecast_dag_maps_shards_between_plan_and_publish(dagbag):
     order = [t.task_id for t in dag.topological_sort()]
     assert order == ["wait_for_curated", "plan", "train_shard", "publish", "report"]
     assert "MappedOperator" in type(dag.get_task("train_shard")).__name__
-    assert [o.uri for o in dag.get_task("publish").outlets] == ["salescast://forecasts"]
+    assert [o.uri for o in dag.get_task("publish").outlets] == ["salescast://lake/forecasts"]
 
 
 def test_parsing_the_dag_folder_is_fast_and_imports_nothing_heavy():

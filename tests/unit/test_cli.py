@@ -59,3 +59,37 @@ def test_ingest_command_publishes_and_reports_rejections(tmp_path):
     assert "2025-01-02: REJECTED" in out.stderr and "broken.csv: empty file (0 bytes)" in out.stderr
     assert (tmp_path / "lake" / "curated" / "sales_daily" / "dt=2025-01-01" / "_SUCCESS").exists()
     assert not Path(tmp_path / "lake" / "curated" / "sales_daily" / "dt=2025-01-02").exists()
+
+
+def test_forecast_and_backtest_commands_write_their_files(tmp_path):
+    from datetime import date
+
+    from salescast.generate import PanelSpec, simulate_panel
+
+    history = simulate_panel(PanelSpec(stores=1, items=4, seed=8), date(2024, 1, 1), date(2024, 6, 30))
+    csv = tmp_path / "history.csv"
+    history.to_csv(csv, index=False)
+    out = salescast("forecast", "--history", str(csv), "--horizon", "14", "--freq", "D", "--quantiles", "0.1,0.5,0.9",
+                    "--jobs", "2", "--out", str(tmp_path / "fc"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    import pandas as pd
+
+    forecasts = pd.read_parquet(tmp_path / "fc" / "forecasts.parquet")
+    assert {"store_id", "item_id", "date", "p10", "p50", "p90", "model"} <= set(forecasts.columns)
+    assert len(forecasts) == 4 * 14
+    assert str(forecasts["date"].min()) == "2024-07-01"
+    out = salescast(
+        "backtest", "--history", str(csv), "--horizon", "14", "--windows", "3", "--out", str(tmp_path / "bt")
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    metrics = json.loads((tmp_path / "bt" / "metrics.json").read_text())
+    assert {"bake_off", "per_model"} <= set(metrics["backtest"])
+    for scores in [metrics["backtest"]["bake_off"], *metrics["backtest"]["per_model"].values()]:
+        assert {"wql_p10", "wql_p50", "wql_p90", "mean_wql", "wape", "mase", "coverage"} <= set(scores)
+    assert "seasonal_naive" in out.stdout
+    per_series = pd.read_parquet(tmp_path / "bt" / "metrics.parquet")
+    assert set(per_series["n_windows"]) == {3}
+    bad = salescast("forecast", "--history", str(csv), "--freq", "H", "--out", str(tmp_path / "x"))
+    assert bad.returncode != 0 and "not supported" in bad.stderr
