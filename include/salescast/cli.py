@@ -148,6 +148,27 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """Refresh the DuckDB warehouse's tables and views over a local lake."""
+    from salescast.catalog import refresh_duckdb
+    from salescast.config import Settings
+    from salescast.lake import Lake
+
+    settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
+    if not lake.is_local:
+        print(
+            "error: the DuckDB catalog needs a local lake (file://); S3 lakes are catalogued in Glue/Athena",
+            file=sys.stderr,
+        )
+        return 2
+    counts = refresh_duckdb(Path(lake.root.path), settings.warehouse_path)
+    for name, rows in counts.items():
+        print(f"{name:22s} {rows:8d} rows")
+    print(f"-> {settings.warehouse_path} (try: SELECT * FROM history_and_forecast LIMIT 10)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from salescast.demo import run_demo
 
@@ -192,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
         fc.add_argument("--jobs", type=int, default=1, help="processes; use the number of cores")
         fc.add_argument("--out", required=True)
         fc.set_defaults(func=func)
+
+    cat = sub.add_parser("catalog", help="refresh the DuckDB warehouse (tables and views over the lake)")
+    cat.set_defaults(func=cmd_catalog)
 
     air = sub.add_parser("airflow", help="the Airflow CLI in salescast's environment")
     air.add_argument("airflow_args", nargs=argparse.REMAINDER)

@@ -119,6 +119,14 @@ def run_demo(
         )
         print(f"models chosen:              {summary['model_mix']}")
         print(f"report:                     {lake.reports_dir(end) / 'index.html'}")
+    if lake.is_local:
+        from salescast.catalog import refresh_duckdb
+
+        counts = refresh_duckdb(Path(lake.root.path), settings.warehouse_path)
+        print(f"DuckDB warehouse:           {settings.warehouse_path} ({counts['history_and_forecast']} rows in")
+        print(
+            "                            history_and_forecast; also forecast_latest, forecast_accuracy, safety_stock)"
+        )
     print(f"lake:                       {settings.lake_uri}")
     print(f"run logs:                   {log_dir}")
     print("next: 'make airflow' opens the Airflow UI on these DAGs")

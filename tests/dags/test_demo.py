@@ -29,3 +29,12 @@ def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
     assert (lake / "curated" / "sales_daily" / "dt=2025-03-31" / "_SUCCESS").exists()
     assert (lake / "forecasts" / "run_date=2025-03-31" / "_SUCCESS").exists()
     assert (lake / "reports" / "run_date=2025-03-31" / "index.html").exists()
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
+        types = dict(con.execute("SELECT type, COUNT(*) FROM history_and_forecast GROUP BY type").fetchall())
+    assert set(types) == {"history", "p10", "p50", "p90"}
+    import pandas as pd
+
+    published = pd.read_parquet(lake / "forecasts" / "run_date=2025-03-31" / "part-0.parquet")
+    assert types["p50"] == len(published) > 0  # the latest run's forecast for every series

@@ -1,0 +1,158 @@
+"""SQL over the lake from one set of Athena-dialect files in ``include/sql/``.
+
+Templates are rendered with Jinja after every value is validated (identifiers must be
+identifiers, partition values must be dates, locations must be plain URIs), so nothing from
+a file name reaches SQL unchecked. Athena runs the files as written; the embedded default
+runs the same views on DuckDB after sqlglot transpiles them, over ``read_parquet(...,
+hive_partitioning = true)`` views of the lake's tables in ``$SALESCAST_HOME/warehouse.duckdb``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from salescast.config import SQL_DIR
+
+_IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
+_LOCATION = re.compile(r"\A(s3://[a-z0-9.\-]{3,63}(/[A-Za-z0-9_.\-=/]*)?|/[A-Za-z0-9_.\-=/ ]*)\Z")
+
+
+class UnsafeSqlValue(ValueError):
+    """A value would have been rendered into SQL without being what it claims to be."""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    prefix: str  # lake folder under the root
+    key: str  # partition column
+
+
+TABLES = (
+    Table("sales_daily", "curated/sales_daily", "dt"),
+    Table("forecasts", "forecasts", "run_date"),
+    Table("forecast_metrics", "metrics", "run_date"),
+    Table("safety_stock_runs", "safety_stock", "run_date"),
+)
+# Creation order matters: a view can only name views created before it.
+VIEWS = ("forecast_latest", "history_and_forecast", "forecast_accuracy", "safety_stock")
+
+
+def identifier(name: str) -> str:
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise UnsafeSqlValue(f"{name!r} is not a lower-case SQL identifier")
+    return name
+
+
+def partition_value(value: str | date) -> str:
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    try:
+        if date.fromisoformat(text).isoformat() != text:
+            raise ValueError
+    except ValueError:
+        raise UnsafeSqlValue(f"partition value {value!r} is not a YYYY-MM-DD date") from None
+    return text
+
+
+def location(uri: str) -> str:
+    value = uri.rstrip("/")
+    if not _LOCATION.match(value) or ".." in value:
+        raise UnsafeSqlValue(f"location {uri!r} is not a plain s3:// or absolute path")
+    return value
+
+
+def render(relative: str, **params: Any) -> str:
+    """Render ``include/sql/<relative>`` with validated parameters only."""
+    import jinja2
+
+    checks = {"database": identifier, "table": identifier, "key": identifier, "value": partition_value}
+    checks |= {"location": location, "prefix": lambda p: "/".join(identifier(part) for part in p.split("/"))}
+    safe = {}
+    for name, value in params.items():
+        if name not in checks:
+            raise UnsafeSqlValue(f"template parameter {name!r} has no validation rule")
+        safe[name] = checks[name](value)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    return env.from_string((SQL_DIR / relative).read_text()).render(**safe).strip()
+
+
+def athena_table_ddl(table: Table, database: str, lake_location: str) -> str:
+    return render(f"tables/{table.name}.sql", database=database, location=lake_location)
+
+
+def athena_add_partition(table: Table, database: str, lake_location: str, value: str | date) -> str:
+    return render(
+        "partitions/add_partition.sql",
+        database=database,
+        table=table.name,
+        key=table.key,
+        value=value,
+        location=lake_location,
+        prefix=table.prefix,
+    )
+
+
+def athena_view(view: str, database: str) -> str:
+    return render(f"views/{view}.sql", database=database)
+
+
+def to_duckdb(sql: str) -> str:
+    """Transpile one Athena (Trino) statement to DuckDB with sqlglot."""
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="athena", write="duckdb")[0]
+
+
+def _columns(table: Table) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a table's data columns, read from its Athena DDL."""
+    import sqlglot
+    from sqlglot import exp
+
+    create = sqlglot.parse_one(athena_table_ddl(table, "main", "/lake"), read="athena")
+    schema = create.this
+    return [
+        (col.name, col.args["kind"].sql(dialect="duckdb"))
+        for col in schema.expressions
+        if isinstance(col, exp.ColumnDef)
+    ]
+
+
+def duckdb_table_sql(table: Table, lake_path: Path) -> str:
+    """A view over the table's Parquet files; an empty typed view while none are published."""
+    folder = lake_path / table.prefix
+    files = sorted(folder.glob(f"{table.key}=*/*.parquet"))
+    if files:
+        pattern = location(str(folder)) + f"/{table.key}=*/*.parquet"
+        return (
+            f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM "
+            f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        )
+    typed = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in _columns(table))
+    key_type = "DATE"
+    return (
+        f'CREATE OR REPLACE VIEW {table.name} AS SELECT {typed}, CAST(NULL AS {key_type}) AS "{table.key}" WHERE FALSE'
+    )
+
+
+def duckdb_statements(lake_path: Path) -> list[str]:
+    statements = [duckdb_table_sql(table, lake_path) for table in TABLES]
+    statements += [to_duckdb(athena_view(view, "main")) for view in VIEWS]
+    return statements
+
+
+def refresh_duckdb(lake_path: Path, warehouse: Path) -> dict[str, int]:
+    """(Re)create every table view and view in ``warehouse``; returns row counts per name."""
+    import duckdb
+
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse)) as con:
+        for statement in duckdb_statements(lake_path):
+            con.execute(statement)
+        return {
+            name: int(con.execute(f"SELECT COUNT(*) FROM {identifier(name)}").fetchone()[0])
+            for name in [t.name for t in TABLES] + list(VIEWS)
+        }

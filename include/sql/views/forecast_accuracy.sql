@@ -1,0 +1,28 @@
+-- Each past run's forecasts against the actuals that arrived later, per run date and horizon step.
+-- Only target days whose sales partition exists count; a series with no row that day sold zero.
+-- wQL[tau] = 2 * sum(tau * max(y - q, 0) + (1 - tau) * max(q - y, 0)) / sum(|y|), WAPE = sum(|y - p50|) / sum(|y|).
+CREATE OR REPLACE VIEW {{ database }}.forecast_accuracy AS
+WITH days AS (
+  SELECT DISTINCT "date" FROM {{ database }}.sales_daily
+),
+actuals AS (
+  SELECT store_id, item_id, "date", SUM(units) AS units FROM {{ database }}.sales_daily GROUP BY store_id, item_id, "date"
+),
+joined AS (
+  SELECT f.run_date, f.horizon_step, f.p10, f.p50, f.p90, COALESCE(a.units, 0.0) AS y
+  FROM {{ database }}.forecasts AS f
+  JOIN days AS d ON f."date" = d."date"
+  LEFT JOIN actuals AS a ON a.store_id = f.store_id AND a.item_id = f.item_id AND a."date" = f."date"
+)
+SELECT
+  run_date,
+  horizon_step,
+  COUNT(*) AS points,
+  SUM(ABS(y)) AS abs_actual,
+  CASE WHEN SUM(ABS(y)) > 0 THEN 2 * SUM(0.1 * GREATEST(y - p10, 0) + 0.9 * GREATEST(p10 - y, 0)) / SUM(ABS(y)) END AS wql_p10,
+  CASE WHEN SUM(ABS(y)) > 0 THEN 2 * SUM(0.5 * GREATEST(y - p50, 0) + 0.5 * GREATEST(p50 - y, 0)) / SUM(ABS(y)) END AS wql_p50,
+  CASE WHEN SUM(ABS(y)) > 0 THEN 2 * SUM(0.9 * GREATEST(y - p90, 0) + 0.1 * GREATEST(p90 - y, 0)) / SUM(ABS(y)) END AS wql_p90,
+  CASE WHEN SUM(ABS(y)) > 0 THEN SUM(ABS(y - p50)) / SUM(ABS(y)) END AS wape,
+  AVG(CASE WHEN y >= p10 AND y <= p90 THEN 1.0 ELSE 0.0 END) AS coverage
+FROM joined
+GROUP BY run_date, horizon_step

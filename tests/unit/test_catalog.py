@@ -1,0 +1,138 @@
+"""SQL files: rendered safely, and the views give exactly the expected rows on DuckDB."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from salescast import catalog
+
+
+def write(lake_path: Path, prefix: str, key: str, value: str, frame: pd.DataFrame) -> None:
+    folder = lake_path / prefix / f"{key}={value}"
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / "part-0.parquet", index=False)
+    (folder / "_SUCCESS").write_text("{}")
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+@pytest.fixture
+def lake_path(tmp_path: Path) -> Path:
+    root = tmp_path / "lake"
+    for day, units in (("2025-03-01", 10.0), ("2025-03-02", 20.0)):
+        write(root, "curated/sales_daily", "dt", day, pd.DataFrame(
+            {"date": [d(day)], "store_id": ["S1"], "item_id": ["A"], "units": [units], "revenue": [units * 2],
+             "source_rows": [1]}
+        ))  # fmt: skip
+    # run 2025-02-28 forecast 03-01 and 03-02; run 2025-03-01 forecast 03-02 and 03-03 (no actuals yet)
+    for run, targets, p10, p50, p90 in (
+        ("2025-02-28", ["2025-03-01", "2025-03-02"], [8.0, 5.0], [12.0, 15.0], [14.0, 30.0]),
+        ("2025-03-01", ["2025-03-02", "2025-03-03"], [18.0, 1.0], [19.0, 2.0], [25.0, 3.0]),
+    ):
+        frame = pd.DataFrame({
+            "run_date": d(run), "store_id": "S1", "item_id": "A", "date": [d(t) for t in targets],
+            "p10": p10, "p50": p50, "p90": p90, "horizon_step": [1, 2], "mean": p50, "model": "theta",
+        })  # fmt: skip
+        write(root, "forecasts", "run_date", run, frame)
+        write(root, "safety_stock", "run_date", run, pd.DataFrame({
+            "run_date": [d(run)], "store_id": ["S1"], "item_id": ["A"], "lead_time": [7], "service_level": [0.95],
+            "safety_stock": [float(len(run))], "lead_time_demand": [5.0], "reorder_point": [5.0],
+            "method": ["series_errors"], "model": ["theta"],
+        }))  # fmt: skip
+    return root
+
+
+def query(warehouse: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def test_views_give_exact_rows(lake_path, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    counts = catalog.refresh_duckdb(lake_path, warehouse)
+    assert counts["sales_daily"] == 2 and counts["forecasts"] == 4 and counts["forecast_metrics"] == 0
+
+    latest = query(warehouse, "SELECT CAST(date AS VARCHAR) AS date, p50 FROM forecast_latest ORDER BY date")
+    assert latest.to_dict("list") == {"date": ["2025-03-02", "2025-03-03"], "p50": [19.0, 2.0]}
+
+    hf = query(
+        warehouse, "SELECT CAST(date AS VARCHAR) AS date, value, type FROM history_and_forecast ORDER BY type, date"
+    )
+    assert list(hf.itertuples(index=False, name=None)) == [
+        ("2025-03-01", 10.0, "history"), ("2025-03-02", 20.0, "history"),
+        ("2025-03-02", 18.0, "p10"), ("2025-03-03", 1.0, "p10"),
+        ("2025-03-02", 19.0, "p50"), ("2025-03-03", 2.0, "p50"),
+        ("2025-03-02", 25.0, "p90"), ("2025-03-03", 3.0, "p90"),
+    ]  # fmt: skip
+
+    acc = query(warehouse, "SELECT CAST(run_date AS VARCHAR) AS run_date, * EXCLUDE (run_date) FROM forecast_accuracy "
+                           "ORDER BY run_date, horizon_step")  # fmt: skip
+    # run 02-28 step 1: y=10, p10=8 p50=12 p90=14 -> pinball 0.1*2 | 0.5*2 | 0.1*4 (over) ... by hand:
+    row = acc.iloc[0]
+    assert (row["run_date"], row["horizon_step"], row["points"]) == ("2025-02-28", 1, 1)
+    assert row["wql_p10"] == pytest.approx(2 * (0.1 * 2) / 10)
+    assert row["wql_p50"] == pytest.approx(2 * (0.5 * 2) / 10)
+    assert row["wql_p90"] == pytest.approx(2 * (0.1 * 4) / 10)
+    assert row["wape"] == pytest.approx(2 / 10)
+    assert row["coverage"] == 1.0
+    row = acc.iloc[1]  # run 02-28 step 2: y=20, p10=5 p50=15 p90=30
+    assert row["wql_p10"] == pytest.approx(2 * 0.1 * 15 / 20)
+    assert row["wql_p50"] == pytest.approx(2 * 0.5 * 5 / 20)
+    assert row["wql_p90"] == pytest.approx(2 * 0.1 * 10 / 20)
+    row = acc.iloc[2]  # run 03-01 step 1: y=20 vs p10=18 p50=19 p90=25; step 2 (03-03) has no actuals yet
+    assert (row["run_date"], row["horizon_step"], row["wape"]) == ("2025-03-01", 1, pytest.approx(1 / 20))
+    assert len(acc) == 3
+
+    stock = query(warehouse, "SELECT CAST(run_date AS VARCHAR) AS run_date, safety_stock FROM safety_stock")
+    assert stock.to_dict("list") == {"run_date": ["2025-03-01"], "safety_stock": [10.0]}
+
+
+def test_refresh_is_idempotent_and_works_before_anything_is_published(tmp_path, lake_path):
+    empty = catalog.refresh_duckdb(tmp_path / "nothing", tmp_path / "empty.duckdb")
+    assert set(empty.values()) == {0}
+    warehouse = tmp_path / "w.duckdb"
+    assert catalog.refresh_duckdb(lake_path, warehouse) == catalog.refresh_duckdb(lake_path, warehouse)
+
+
+def test_athena_sql_renders_from_the_same_files():
+    ddl = catalog.athena_table_ddl(catalog.TABLES[0], "salescast", "s3://bucket/lake")
+    assert "CREATE EXTERNAL TABLE IF NOT EXISTS salescast.sales_daily" in ddl
+    assert "LOCATION 's3://bucket/lake/curated/sales_daily/'" in ddl
+    part = catalog.athena_add_partition(catalog.TABLES[1], "salescast", "s3://bucket/lake", date(2025, 3, 1))
+    assert part.endswith(
+        "PARTITION (run_date = '2025-03-01') LOCATION 's3://bucket/lake/forecasts/run_date=2025-03-01/'"
+    )
+    view = catalog.athena_view("history_and_forecast", "salescast")
+    assert view.startswith("-- History") and "CREATE OR REPLACE VIEW salescast.history_and_forecast" in view
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: catalog.athena_view("forecast_latest", "sales; DROP TABLE x"), "not a lower-case SQL identifier"),
+        (
+            lambda: catalog.athena_add_partition(catalog.TABLES[0], "db", "s3://b/l", "2025-03-01' OR '1'='1"),
+            "not a YYYY-MM-DD",
+        ),
+        (lambda: catalog.athena_add_partition(catalog.TABLES[0], "db", "s3://b/l", "2025-3-1"), "not a YYYY-MM-DD"),
+        (lambda: catalog.athena_table_ddl(catalog.TABLES[0], "db", "s3://b/l'x"), "not a plain s3://"),
+        (lambda: catalog.athena_table_ddl(catalog.TABLES[0], "db", "s3://b/../etc"), "not a plain s3://"),
+        (lambda: catalog.render("views/safety_stock.sql", database="db", evil="1"), "no validation rule"),
+    ],
+)
+def test_unsafe_values_never_reach_sql(call, message):
+    with pytest.raises(catalog.UnsafeSqlValue, match=message.replace("(", r"\(")):
+        call()
+
+
+def test_tables_cover_every_published_dataset():
+    from salescast.forecast_tasks import DATASETS  # the three datasets the forecast DAG publishes
+
+    assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS}
