@@ -15,21 +15,14 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
+from salescast import dag_defaults
 from salescast.alerts import notify_failure
 from salescast.assets import FORECASTS
 from salescast.config import Settings
 
 settings = Settings.from_env()
 
-default_args = {
-    "owner": "salescast",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=20),
-    "execution_timeout": timedelta(minutes=30),
-    "on_failure_callback": notify_failure,
-}
+default_args = dag_defaults.default_args(retry_delay=timedelta(minutes=2), max_retry_delay=timedelta(minutes=20))
 
 
 @dag(
@@ -45,12 +38,7 @@ default_args = {
     on_failure_callback=notify_failure,
 )
 def sales_forecast() -> None:
-    @task.sensor(
-        mode="reschedule",
-        poke_interval=settings.sensor_poke_seconds,
-        timeout=settings.sensor_timeout_seconds,
-        retries=0,
-    )
+    @task.sensor(**dag_defaults.sensor_kwargs(settings))
     def wait_for_curated(ds: str | None = None) -> PokeReturnValue:
         from salescast.forecast_tasks import curated_ready
 

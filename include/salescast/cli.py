@@ -109,13 +109,19 @@ def _write_outputs(result, out: Path, which: tuple[str, ...]) -> None:  # noqa: 
     )
 
 
-def cmd_forecast(args: argparse.Namespace) -> int:
+def _run_engine(args: argparse.Namespace):
     from salescast.forecasting.engine import ForecastInputError, run_forecast
 
     try:
-        result = run_forecast(_read_history(args.history), _forecast_config(args), jobs=args.jobs)
+        return run_forecast(_read_history(args.history), _forecast_config(args), jobs=args.jobs)
     except ForecastInputError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    result = _run_engine(args)
+    if result is None:
         return 2
     out = Path(args.out)
     _write_outputs(result, out, ("forecasts",))
@@ -129,12 +135,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from salescast.forecasting.engine import ForecastInputError, run_forecast
-
-    try:
-        result = run_forecast(_read_history(args.history), _forecast_config(args), jobs=args.jobs)
-    except ForecastInputError as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = _run_engine(args)
+    if result is None:
         return 2
     out = Path(args.out)
     _write_outputs(result, out, ("metrics_json",))

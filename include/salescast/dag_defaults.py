@@ -1,0 +1,36 @@
+"""Operational defaults every salescast DAG shares: owner, retries, timeouts, alerts, sensors.
+
+Light on purpose (imported at DAG-parse time): no pandas, no Airflow operators.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from salescast.alerts import notify_failure
+from salescast.config import Settings
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """Transient failures (storage, network) retry with exponential back-off; rejections of
+    bad data raise AirflowFailException in the task and skip the retries."""
+    return {
+        "owner": "salescast",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=15),
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": notify_failure,
+    } | overrides
+
+
+def sensor_kwargs(settings: Settings) -> dict[str, Any]:
+    """Reschedule mode frees the worker slot between looks; a timeout fails (and alerts), no retry."""
+    return {
+        "mode": "reschedule",
+        "poke_interval": settings.sensor_poke_seconds,
+        "timeout": settings.sensor_timeout_seconds,
+        "retries": 0,
+    }
