@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 export SALESCAST_HOME ?= $(CURDIR)/.salescast
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint format run airflow bench bench-venv clean
+.PHONY: install demo test test-fast test-aws lint format run airflow bench bench-venv clean
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# AWS mode end to end: S3 + Glue + Athena on a local moto_server (also part of `make test`)
+test-aws: install
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

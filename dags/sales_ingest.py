@@ -72,7 +72,26 @@ def sales_ingest() -> None:
         outlet_events[SALES_DAILY].extra = {"dt": ds, "rows": manifest["rows"]}
         return manifest
 
-    publish(validate(archive_raw(wait_for_landing())))
+    ready = wait_for_landing()
+    if settings.is_s3:
+        from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+        # On S3, first wait deferrably (no worker slot, the triggerer polls) for any object
+        # of the day; the ready rule above then checks _READY / settle time as usual.
+        bucket, _, prefix = settings.lake_uri.removeprefix("s3://").partition("/")
+        any_file = S3KeySensor(
+            task_id="wait_for_landing_s3",
+            bucket_name=bucket,
+            bucket_key="/".join(p for p in (prefix, "landing/sales/{{ ds }}/*") if p),
+            wildcard_match=True,
+            deferrable=True,
+            aws_conn_id=settings.aws_conn_id,
+            poke_interval=settings.sensor_poke_seconds,
+            timeout=settings.sensor_timeout_seconds,
+            retries=0,
+        )
+        any_file >> ready
+    publish(validate(archive_raw(ready)))
 
 
 sales_ingest()

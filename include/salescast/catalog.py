@@ -107,18 +107,88 @@ def to_duckdb(sql: str) -> str:
     return sqlglot.transpile(sql, read="athena", write="duckdb")[0]
 
 
-def _columns(table: Table) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of a table's data columns, read from its Athena DDL."""
+def _columns(table: Table, dialect: str = "duckdb") -> list[tuple[str, str]]:
+    """(name, type in ``dialect``) of a table's data columns, read from its Athena DDL so the
+    column list lives in one place."""
     import sqlglot
     from sqlglot import exp
 
     create = sqlglot.parse_one(athena_table_ddl(table, "main", "/lake"), read="athena")
     schema = create.this
     return [
-        (col.name, col.args["kind"].sql(dialect="duckdb"))
+        (col.name, col.args["kind"].sql(dialect=dialect))
         for col in schema.expressions
         if isinstance(col, exp.ColumnDef)
     ]
+
+
+def table_location(lake_uri: str, table: Table) -> str:
+    return f"{location(lake_uri)}/{table.prefix}/"
+
+
+def partition_location(lake_uri: str, table: Table, value: str | date) -> str:
+    return f"{table_location(lake_uri, table)}{table.key}={partition_value(value)}/"
+
+
+def glue_table_input(table: Table, lake_uri: str) -> dict[str, Any]:
+    """The Glue ``TableInput`` equivalent to the table's Athena DDL (external Parquet, Hive
+    partitioned), so the Glue API path and the SQL path define the same table."""
+    columns = [{"Name": name, "Type": kind.lower()} for name, kind in _columns(table, "hive")]
+    return {
+        "Name": identifier(table.name),
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"EXTERNAL": "TRUE", "classification": "parquet"},
+        "PartitionKeys": [{"Name": identifier(table.key), "Type": "string"}],
+        "StorageDescriptor": {
+            "Columns": columns,
+            "Location": table_location(lake_uri, table),
+            "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+        },
+    }
+
+
+def ensure_glue_tables(glue: Any, database: str, lake_uri: str) -> list[str]:
+    """Create the Glue database and any missing table; returns what was created (empty when
+    everything already existed, so a second run is a no-op)."""
+    created: list[str] = []
+    try:
+        glue.get_database(Name=identifier(database))
+    except glue.exceptions.EntityNotFoundException:
+        description = "salescast lake (managed by sales_catalog)"
+        glue.create_database(DatabaseInput={"Name": database, "Description": description})
+        created.append(database)
+    for table in TABLES:
+        try:
+            glue.get_table(DatabaseName=database, Name=table.name)
+        except glue.exceptions.EntityNotFoundException:
+            glue.create_table(DatabaseName=database, TableInput=glue_table_input(table, lake_uri))
+            created.append(f"{database}.{table.name}")
+    return created
+
+
+def register_glue_partition(glue: Any, database: str, lake_uri: str, table: Table, value: str | date) -> bool:
+    """Add one partition through the Glue API (no crawler, no MSCK REPAIR); False if it was
+    already registered."""
+    day = partition_value(value)
+    try:
+        glue.get_partition(DatabaseName=identifier(database), TableName=table.name, PartitionValues=[day])
+        return False
+    except glue.exceptions.EntityNotFoundException:
+        pass
+    descriptor = glue_table_input(table, lake_uri)["StorageDescriptor"] | {
+        "Location": partition_location(lake_uri, table, day)
+    }
+    try:
+        glue.create_partition(
+            DatabaseName=database,
+            TableName=table.name,
+            PartitionInput={"Values": [day], "StorageDescriptor": descriptor},
+        )
+    except glue.exceptions.AlreadyExistsException:  # a concurrent run registered it first
+        return False
+    return True
 
 
 def duckdb_table_sql(table: Table, lake_path: Path) -> str:
@@ -145,14 +215,12 @@ def duckdb_statements(lake_path: Path) -> list[str]:
 
 
 def refresh_duckdb(lake_path: Path, warehouse: Path) -> dict[str, int]:
-    """(Re)create every table view and view in ``warehouse``; returns row counts per name."""
-    import duckdb
+    """(Re)create every table view and view in ``warehouse`` through the DuckDB provider's
+    hook; returns row counts per name."""
+    from airflow.providers.duckdb.hooks.duckdb import DuckDBHook
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse)) as con:
-        for statement in duckdb_statements(lake_path):
-            con.execute(statement)
-        return {
-            name: int(con.execute(f"SELECT COUNT(*) FROM {identifier(name)}").fetchone()[0])
-            for name in [t.name for t in TABLES] + list(VIEWS)
-        }
+    hook = DuckDBHook(database=str(warehouse))
+    hook.run(duckdb_statements(lake_path))
+    names = [t.name for t in TABLES] + list(VIEWS)
+    return {name: int(hook.get_first(f"SELECT COUNT(*) FROM {identifier(name)}")[0]) for name in names}

@@ -84,6 +84,9 @@ class Settings:
     series_per_shard: int
     max_shards: int
     forecast_jobs: int
+    athena_database: str
+    athena_workgroup: str
+    athena_output: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +120,9 @@ class Settings:
             series_per_shard=_int("SALESCAST_SERIES_PER_SHARD", 500, 1, 10_000_000),
             max_shards=_int("SALESCAST_MAX_SHARDS", 16, 1, 1024),
             forecast_jobs=_int("SALESCAST_FORECAST_JOBS", 1, 1, 256),
+            athena_database=_env("SALESCAST_ATHENA_DATABASE", "salescast"),
+            athena_workgroup=_env("SALESCAST_ATHENA_WORKGROUP", "primary"),
+            athena_output=_env("SALESCAST_ATHENA_OUTPUT", f"{lake_uri}/_athena_results/").rstrip("/") + "/",
         )
 
     @property

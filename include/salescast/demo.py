@@ -3,7 +3,8 @@
 It initialises the local Airflow (SQLite under ``$SALESCAST_HOME/airflow``), drops synthetic
 POS exports (with realistic bad rows) into the lake's landing area, loads the older days as
 history with the ingest functions, then runs ``airflow dags test sales_ingest <day>`` and
-``airflow dags test sales_forecast <day>`` for each of the last days, and prints what the
+``airflow dags test sales_forecast <day>`` for each of the last days, then
+``airflow dags test sales_catalog <last day>`` (the DuckDB warehouse), and prints what the
 lake now holds, the report path and the headline accuracy.
 """
 
@@ -79,7 +80,7 @@ def run_demo(
             rejected += 1
     print(f"    {history_days - rejected} days published, {rejected} rejected (imputed by the forecast)")
 
-    print(f"4/4 running sales_ingest then sales_forecast for {start}..{end} (airflow dags test) ...", flush=True)
+    print(f"4/4 running sales_ingest then sales_forecast for {start}..{end}, then sales_catalog (airflow dags test)")
     log_dir = settings.home / "logs" / "demo"
     totals = {"ok": 0, "rows": 0, "quarantined": 0, "forecasts": 0}
     for i in range(days):
@@ -119,15 +120,22 @@ def run_demo(
         )
         print(f"models chosen:              {summary['model_mix']}")
         print(f"report:                     {lake.reports_dir(end) / 'index.html'}")
-    if lake.is_local:
-        from salescast.catalog import refresh_duckdb
+    cat_ok = False
+    if totals["ok"]:
+        cat_ok, cat_seconds, cat_log = run_dag(settings, "sales_catalog", end, log_dir)
+        if not cat_ok:
+            print(f"catalog:                    FAILED, see {cat_log}")
+        elif settings.sql_engine == "duckdb":
+            import duckdb
 
-        counts = refresh_duckdb(Path(lake.root.path), settings.warehouse_path)
-        print(f"DuckDB warehouse:           {settings.warehouse_path} ({counts['history_and_forecast']} rows in")
-        print(
-            "                            history_and_forecast; also forecast_latest, forecast_accuracy, safety_stock)"
-        )
+            with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+                rows = con.execute("SELECT COUNT(*) FROM history_and_forecast").fetchone()[0]
+            print(f"DuckDB warehouse:           {settings.warehouse_path} (sales_catalog, {cat_seconds:.0f}s;")
+            print(f"                            {rows} rows in history_and_forecast; also forecast_latest,")
+            print("                            forecast_accuracy, safety_stock)")
+        else:
+            print(f"Athena catalog refreshed:   database {settings.athena_database} ({cat_seconds:.0f}s)")
     print(f"lake:                       {settings.lake_uri}")
     print(f"run logs:                   {log_dir}")
     print("next: 'make airflow' opens the Airflow UI on these DAGs")
-    return 0 if totals["ok"] == days else 1
+    return 0 if totals["ok"] == days and cat_ok else 1

@@ -157,9 +157,10 @@ def publish(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any
         publish_partition(lake, staged, lake.run_dir(name, day), manifest)
     lake.write_json(report_dir / "forecast_summary.json", summary)
     lake.remove_tree(lake.staging_dir("forecasts", f"run_date={day.isoformat()}"))
-    return {k: summary[k] for k in ("series", "model_mix", "run_date")} | {
-        "mean_wql": summary["backtest"]["bake_off"].get("mean_wql")
-    }
+    mean_wql = summary["backtest"]["bake_off"].get("mean_wql")
+    # XCom is JSON: NaN (no backtest possible, e.g. only short series) is not, so it becomes null
+    mean_wql = None if mean_wql is None or math.isnan(mean_wql) else float(mean_wql)
+    return {k: summary[k] for k in ("series", "model_mix", "run_date")} | {"mean_wql": mean_wql}
 
 
 def report(ds: str) -> str:

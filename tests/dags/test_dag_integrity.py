@@ -12,11 +12,16 @@ import pytest
 
 from salescast.config import DAGS_DIR
 
-EXPECTED_DAGS = {"sales_ingest", "sales_forecast"}
+EXPECTED_DAGS = {"sales_ingest", "sales_forecast", "sales_catalog"}
+TIME_SCHEDULED = {"sales_ingest", "sales_forecast"}  # sales_catalog runs on their Assets
 
 
 @pytest.fixture(scope="module")
 def dagbag():
+    return parse_offline()
+
+
+def parse_offline():
     from airflow.dag_processing.dagbag import DagBag
 
     def no_network(*args, **kwargs):
@@ -48,7 +53,7 @@ def test_dag_has_owner_tags_retries_timeouts_and_alerts(dagbag, dag_id):
         assert task.on_failure_callback, f"{task.task_id} has no failure callback"
         assert task.execution_timeout is not None or getattr(task, "timeout", None), task.task_id
     sensors = [t for t in dag.tasks if t.task_id.startswith("wait_for_")]
-    assert sensors, "every DAG starts with a sensor"
+    assert sensors or dag_id not in TIME_SCHEDULED, "every time-scheduled DAG starts with a sensor"
     for sensor in sensors:
         assert 0 < sensor.timeout < 7 * 86400
         assert sensor.mode == "reschedule"
@@ -71,6 +76,43 @@ def test_forecast_dag_maps_shards_between_plan_and_publish(dagbag):
     assert order == ["wait_for_curated", "plan", "train_shard", "publish", "report"]
     assert "MappedOperator" in type(dag.get_task("train_shard")).__name__
     assert [o.uri for o in dag.get_task("publish").outlets] == ["salescast://lake/forecasts"]
+
+
+def test_catalog_dag_runs_on_the_published_assets_and_refreshes_duckdb_by_default(dagbag):
+    dag = dagbag.dags["sales_catalog"]
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"
+    uris = {a.uri for a in dag.timetable.asset_condition.objects}
+    assert uris == {"salescast://curated/sales_daily", "salescast://lake/forecasts"}
+    assert [t.task_id for t in dag.topological_sort()] == ["days_to_register", "refresh_duckdb"]
+
+
+def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
+    """With an s3:// lake and Athena the same files build the provider-based tasks."""
+    monkeypatch.setenv("SALESCAST_LAKE_URI", "s3://salescast-bucket/lake")
+    monkeypatch.setenv("SALESCAST_SQL_ENGINE", "athena")
+    bag = parse_offline()
+    assert bag.import_errors == {}
+    catalog = bag.dags["sales_catalog"]
+    order = [t.task_id for t in catalog.topological_sort()]
+    assert order[:2] == ["days_to_register", "register_partitions"]
+    assert order[2:] == [
+        "view_forecast_latest",
+        "view_history_and_forecast",
+        "view_forecast_accuracy",
+        "view_safety_stock",
+        "smoke_count_rows",
+    ]
+    for task_id in order[2:]:
+        athena = catalog.get_task(task_id)
+        assert type(athena).__name__ == "AthenaOperator"
+        assert athena.output_location == "s3://salescast-bucket/lake/_athena_results/"
+        assert athena.workgroup == "primary" and athena.database == "salescast"
+        assert athena.execution_timeout is not None and athena.on_failure_callback
+    ingest = bag.dags["sales_ingest"]
+    s3 = ingest.get_task("wait_for_landing_s3")
+    assert type(s3).__name__ == "S3KeySensor" and s3.deferrable
+    assert s3.bucket_name == "salescast-bucket" and s3.bucket_key == "lake/landing/sales/{{ ds }}/*"
+    assert [t.task_id for t in ingest.topological_sort()][:2] == ["wait_for_landing_s3", "wait_for_landing"]
 
 
 def test_parsing_the_dag_folder_is_fast_and_imports_nothing_heavy():

@@ -1,0 +1,94 @@
+"""
+### sales_catalog
+
+Runs when `sales_ingest` or `sales_forecast` publishes (Asset events), or for a date with
+`make run DAG=sales_catalog DATE=D`. Makes the lake queryable with the SQL in
+`include/sql/`:
+
+* **duckdb** (default): rebuilds the table views and views in `$SALESCAST_HOME/warehouse.duckdb`
+  (DuckDB provider hook, views transpiled from Athena SQL by sqlglot).
+* **athena** (`SALESCAST_SQL_ENGINE=athena`): creates the Glue database and tables if missing,
+  registers the new partitions through the Glue API (no crawler, no MSCK REPAIR), runs
+  `CREATE OR REPLACE VIEW` for every view with `AthenaOperator`, then a smoke query counting
+  the day's rows. Running twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from salescast import dag_defaults
+from salescast.alerts import notify_failure
+from salescast.assets import FORECASTS, SALES_DAILY
+from salescast.config import Settings
+
+settings = Settings.from_env()
+
+
+@dag(
+    dag_id="sales_catalog",
+    schedule=(SALES_DAILY | FORECASTS),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=1),
+    default_args=dag_defaults.default_args(execution_timeout=timedelta(minutes=15)),
+    tags=["salescast", "catalog", settings.sql_engine],
+    doc_md=__doc__,
+    on_failure_callback=notify_failure,
+)
+def sales_catalog() -> None:
+    @task
+    def days_to_register() -> list[str]:
+        from salescast.catalog_tasks import days_from_context
+
+        return days_from_context(get_current_context())
+
+    if settings.sql_engine == "athena":
+        from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+        from salescast.catalog import VIEWS
+        from salescast.catalog_tasks import athena_views
+
+        @task
+        def register_partitions(days: list[str]) -> dict:
+            from salescast.catalog_tasks import glue_register
+
+            return glue_register(days)
+
+        athena = {
+            "database": settings.athena_database,
+            "workgroup": settings.athena_workgroup,
+            "output_location": settings.athena_output,
+            "aws_conn_id": settings.aws_conn_id,
+            "sleep_time": 2,
+        }
+        registered = register_partitions(days_to_register())
+        previous = registered
+        for view, sql in zip(VIEWS, athena_views(), strict=True):
+            step = AthenaOperator(task_id=f"view_{view}", query=sql, **athena)
+            previous >> step
+            previous = step
+        smoke = AthenaOperator(
+            task_id="smoke_count_rows",
+            query="{{ ti.xcom_pull(task_ids='register_partitions')['smoke_query'] }}",
+            **athena,
+        )
+        previous >> smoke
+    else:
+
+        @task
+        def refresh_duckdb(days: list[str]) -> dict:
+            from salescast.catalog_tasks import refresh_duckdb as refresh
+
+            counts = refresh()
+            print(f"catalog refreshed for {days}: {counts}")
+            return counts
+
+        refresh_duckdb(days_to_register())
+
+
+sales_catalog()

@@ -1,0 +1,74 @@
+"""What each ``sales_catalog`` task does.
+
+The days to register come from the Asset events that triggered the run (their ``extra``
+carries ``dt`` from ingest and ``run_date`` from forecast) or, for a run started by date
+(``make run DAG=sales_catalog DATE=D``), from the logical date.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from salescast import catalog
+from salescast.config import Settings
+from salescast.lake import Lake
+from salescast.publish import is_published
+from salescast.standardize import partition_day
+
+
+def days_from_context(context: dict[str, Any]) -> list[str]:
+    days: set[str] = set()
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            extra = getattr(event, "extra", None) or {}
+            for key in ("dt", "run_date"):
+                if extra.get(key):
+                    days.add(catalog.partition_value(extra[key]))
+    if context.get("ds"):
+        days.add(catalog.partition_value(context["ds"]))
+    if not days:
+        raise ValueError("no day to register: neither asset events with dt/run_date nor a logical date")
+    return sorted(days)
+
+
+def _published(lake: Lake, table: catalog.Table, day: date) -> bool:
+    partition = lake.curated_dir(day) if table.name == "sales_daily" else lake.run_dir(table.prefix, day)
+    return is_published(partition)
+
+
+def refresh_duckdb() -> dict[str, int]:
+    settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
+    if not lake.is_local:
+        raise ValueError("SALESCAST_SQL_ENGINE=duckdb needs a file:// lake; use athena for s3:// lakes")
+    return catalog.refresh_duckdb(Path(lake.root.path), settings.warehouse_path)
+
+
+def glue_register(days: list[str]) -> dict[str, Any]:
+    """Create missing Glue database/tables, then add the days' published partitions."""
+    from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
+
+    settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
+    glue = GlueCatalogHook(aws_conn_id=settings.aws_conn_id).get_conn()
+    created = catalog.ensure_glue_tables(glue, settings.athena_database, settings.lake_uri)
+    added: dict[str, list[str]] = {}
+    for table in catalog.TABLES:
+        for day in days:
+            if _published(lake, table, partition_day(day)) and catalog.register_glue_partition(
+                glue, settings.athena_database, settings.lake_uri, table, day
+            ):
+                added.setdefault(table.name, []).append(day)
+    latest = max(days)
+    smoke = (
+        f"SELECT COUNT(*) AS row_count FROM {catalog.identifier(settings.athena_database)}.sales_daily "
+        f"WHERE dt = '{catalog.partition_value(latest)}'"
+    )
+    return {"created": created, "partitions_added": added, "smoke_query": smoke}
+
+
+def athena_views() -> list[str]:
+    settings = Settings.from_env()
+    return [catalog.athena_view(view, settings.athena_database) for view in catalog.VIEWS]
