@@ -21,7 +21,7 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from salescast import dag_defaults
-from salescast.alerts import notify_failure
+from salescast.alerts import notify_dag_failure
 from salescast.assets import FORECASTS, SALES_DAILY
 from salescast.config import Settings
 
@@ -35,10 +35,10 @@ settings = Settings.from_env()
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=1),
-    default_args=dag_defaults.default_args(execution_timeout=timedelta(minutes=15)),
+    default_args=dag_defaults.default_args(settings, execution_timeout=timedelta(minutes=15)),
     tags=["salescast", "catalog", settings.sql_engine],
     doc_md=__doc__,
-    on_failure_callback=notify_failure,
+    on_failure_callback=notify_dag_failure,
 )
 def sales_catalog() -> None:
     @task

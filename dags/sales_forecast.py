@@ -16,13 +16,13 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
 from salescast import dag_defaults
-from salescast.alerts import notify_failure
+from salescast.alerts import notify_dag_failure
 from salescast.assets import FORECASTS
 from salescast.config import Settings
 
 settings = Settings.from_env()
 
-default_args = dag_defaults.default_args(retry_delay=timedelta(minutes=2), max_retry_delay=timedelta(minutes=20))
+default_args = dag_defaults.default_args(settings, max_retry_delay=timedelta(minutes=20))
 
 
 @dag(
@@ -35,7 +35,7 @@ default_args = dag_defaults.default_args(retry_delay=timedelta(minutes=2), max_r
     default_args=default_args,
     tags=["salescast", "forecast"],
     doc_md=__doc__,
-    on_failure_callback=notify_failure,
+    on_failure_callback=notify_dag_failure,
 )
 def sales_forecast() -> None:
     @task.sensor(**dag_defaults.sensor_kwargs(settings))
@@ -50,7 +50,7 @@ def sales_forecast() -> None:
 
         return plan_shards(ds, run_id)
 
-    @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=16)
+    @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=16, pool=settings.forecast_pool)
     def train_shard(spec: dict, ds: str | None = None, run_id: str | None = None) -> dict:
         from salescast.forecast_tasks import train_shard as train
 

@@ -20,13 +20,13 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
 from salescast import dag_defaults
-from salescast.alerts import notify_failure
+from salescast.alerts import notify_dag_failure
 from salescast.assets import SALES_DAILY
 from salescast.config import Settings
 
 settings = Settings.from_env()
 
-default_args = dag_defaults.default_args()
+default_args = dag_defaults.default_args(settings)
 
 
 @dag(
@@ -39,7 +39,7 @@ default_args = dag_defaults.default_args()
     default_args=default_args,
     tags=["salescast", "ingest"],
     doc_md=__doc__,
-    on_failure_callback=notify_failure,
+    on_failure_callback=notify_dag_failure,
 )
 def sales_ingest() -> None:
     @task.sensor(**dag_defaults.sensor_kwargs(settings))

@@ -6,7 +6,6 @@ AIRFLOW_HOME must be set before anything imports airflow, so it is set here at i
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -47,6 +46,6 @@ def lake(home: Path):
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """A migrated SQLite metadata DB for tests that run DAGs with dag.test()."""
-    subprocess.run([airflow_env.airflow_bin(), "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    """A migrated SQLite metadata DB (and the forecast pool) for tests that run DAGs with dag.test()."""
+    airflow_env.ensure_db(Settings.from_env())
     return Path(os.environ["AIRFLOW_HOME"])

@@ -15,6 +15,10 @@ from pathlib import Path
 from salescast.config import DAGS_DIR, INCLUDE_DIR, PLUGINS_DIR, Settings
 from salescast.threads import single_threaded_blas
 
+# SQLite allows one writer at a time; with a scheduler, a dag-processor, an api-server and
+# task processes all writing, the default 5 s lock wait ends in "database is locked".
+SQLITE_CONNECT_ARGS = {"timeout": 60}
+
 
 def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment variables for an Airflow process that runs salescast's DAGs."""
@@ -35,6 +39,8 @@ def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> d
     for key, value in defaults.items():
         if not env.get(key):
             env[key] = value
+    if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "salescast.airflow_env.SQLITE_CONNECT_ARGS")
     single_threaded_blas(env)
     # Airflow starts its components as `airflow ...` subprocesses: find ours first.
     bins = [str(Path(sys.executable).parent)] + [p for p in env.get("PATH", "").split(os.pathsep) if p]
@@ -57,8 +63,20 @@ def airflow_bin() -> str:
     return str(candidate) if candidate.exists() else "airflow"
 
 
-def ensure_db(settings: Settings) -> None:
-    """Create or upgrade the SQLite metadata DB (``airflow db migrate`` is idempotent)."""
-    env = airflow_environ(settings)
+_ENSURE_POOL = """
+import sys
+from airflow.models.pool import Pool
+name, slots = sys.argv[1], int(sys.argv[2])
+if Pool.get_pool(name) is None:  # never overwrite slots an operator has changed
+    Pool.create_or_update_pool(name, slots, "salescast forecast shards", include_deferred=False)
+"""
+
+
+def ensure_db(settings: Settings, env: dict[str, str] | None = None) -> None:
+    """Create or upgrade the SQLite metadata DB (``airflow db migrate`` is idempotent) and
+    create the forecast-shard pool; a task in a pool that does not exist is never scheduled."""
+    env = env or airflow_environ(settings)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    pool = [sys.executable, "-c", _ENSURE_POOL, settings.forecast_pool, str(settings.forecast_pool_slots)]
+    subprocess.run(pool, env=env, check=True, stdout=subprocess.DEVNULL)

@@ -1,8 +1,11 @@
-"""Failure alerts: an email per failed task to ``SALESCAST_ALERT_EMAILS``.
+"""Failure alerts: one email per failed task to ``SALESCAST_ALERT_EMAILS``.
 
 Sending goes through the SMTP provider's notifier on the ``smtp_default`` connection
-(``SALESCAST_SMTP_CONN_ID`` to change it). An alert that cannot be sent is logged and
-swallowed: a broken mail server must never change a task's state.
+(``SALESCAST_SMTP_CONN_ID`` to change it). Task callbacks fire on the last failed try only
+(retries call ``on_retry_callback``, which we leave unset), so a task that fails after its
+retries sends one mail. The DAG-level callback mails only when a run fails without a failed
+task (``dagrun_timeout``, deadlock), so no failure is reported twice. An alert that cannot be
+sent is logged and swallowed: a broken mail server must never change a task's state.
 """
 
 from __future__ import annotations
@@ -16,45 +19,74 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def _first_lines(exception: BaseException | None, limit: int = 12) -> str:
+def _first_lines(exception: BaseException | str | None, limit: int = 12) -> str:
     if exception is None:
         return "(no exception recorded)"
-    text = "".join(traceback.format_exception_only(type(exception), exception)).strip()
+    if isinstance(exception, str):
+        text = exception
+    else:
+        text = "".join(traceback.format_exception_only(type(exception), exception)).strip()
     return "\n".join(text.splitlines()[:limit])
 
 
+def _ti(context: dict[str, Any]) -> Any:
+    return context.get("ti") or context.get("task_instance")
+
+
+def _dag_id(context: dict[str, Any]) -> str:
+    ti, dag = _ti(context), context.get("dag")
+    return getattr(ti, "dag_id", None) or getattr(dag, "dag_id", None) or "?"
+
+
+def _logical_date(context: dict[str, Any]) -> str:
+    return str(context.get("ds") or context.get("run_id") or "?")
+
+
 def alert_subject(context: dict[str, Any]) -> str:
-    ti = context.get("ti") or context.get("task_instance")
-    dag_id = getattr(ti, "dag_id", "?")
-    task_id = getattr(ti, "task_id", "?")
-    try_number = getattr(ti, "try_number", "?")
-    return f"[salescast] {dag_id}.{task_id} failed for {context.get('ds', '?')} (try {try_number})"
+    ti = _ti(context)
+    if ti is None:
+        return f"[salescast] {_dag_id(context)} run failed for {_logical_date(context)} ({context.get('reason', '?')})"
+    return (
+        f"[salescast] {_dag_id(context)}.{getattr(ti, 'task_id', '?')} failed for {_logical_date(context)} "
+        f"(try {getattr(ti, 'try_number', '?')})"
+    )
 
 
 def alert_body(context: dict[str, Any]) -> str:
-    ti = context.get("ti") or context.get("task_instance")
+    ti = _ti(context)
     fields = {
-        "DAG": getattr(ti, "dag_id", "?"),
-        "Task": getattr(ti, "task_id", "?"),
-        "Logical date": context.get("ds", "?"),
-        "Run": getattr(ti, "run_id", "?"),
+        "DAG": _dag_id(context),
+        "Task": getattr(ti, "task_id", "(the whole run)"),
+        "Logical date": _logical_date(context),
+        "Run": getattr(ti, "run_id", None) or context.get("run_id", "?"),
         "Try": getattr(ti, "try_number", "?"),
-        "Log": getattr(ti, "log_url", None) or "(no log URL)",
+        "Log": _log_url(ti),
     }
     rows = "".join(f"<tr><th align='left'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in fields.items())
-    error = html.escape(_first_lines(context.get("exception")))
-    return f"<h3>salescast task failed</h3><table>{rows}</table><pre>{error}</pre>"
+    link = fields["Log"]
+    anchor = f"<p><a href='{html.escape(link)}'>Open the task log</a></p>" if link.startswith("http") else ""
+    error = html.escape(_first_lines(context.get("exception") or context.get("reason")))
+    return f"<h3>salescast task failed</h3><table>{rows}</table>{anchor}<pre>{error}</pre>"
 
 
-def notify_failure(context: dict[str, Any]) -> None:
-    """``on_failure_callback`` for every salescast DAG and task."""
+def _log_url(ti: Any) -> str:
+    """The task's page in the UI; its base is Airflow's ``[api] base_url``
+    (``AIRFLOW__API__BASE_URL``), so mails link to the UI users actually open."""
+    try:
+        return str(ti.log_url) if ti is not None else "(no task)"
+    except Exception:  # an incomplete context must not stop the alert
+        return "(no log URL)"
+
+
+def _send(context: dict[str, Any]) -> None:
     from salescast.config import Settings
 
     try:
-        recipients = list(Settings.from_env().alert_emails)
+        settings = Settings.from_env()
     except Exception:  # a bad setting must not hide the original failure
         log.exception("alert settings are invalid; no alert sent")
         return
+    recipients = list(settings.alert_emails)
     if not recipients:
         log.warning("SALESCAST_ALERT_EMAILS is empty; no alert sent for %s", alert_subject(context))
         return
@@ -63,10 +95,24 @@ def notify_failure(context: dict[str, Any]) -> None:
 
         SmtpNotifier(
             to=recipients,
-            subject=alert_subject(context),
+            from_email=settings.alert_from,
+            subject=alert_subject(context),  # .notify() sends these as written (no Jinja)
             html_content=alert_body(context),
             smtp_conn_id=os.environ.get("SALESCAST_SMTP_CONN_ID", "smtp_default"),
         ).notify(context)
         log.info("alert sent to %s", ", ".join(recipients))
     except Exception:
         log.exception("could not send the failure alert to %s", ", ".join(recipients))
+
+
+def notify_failure(context: dict[str, Any]) -> None:
+    """Task ``on_failure_callback`` (in every DAG's default_args): one mail per failed task."""
+    _send(context)
+
+
+def notify_dag_failure(context: dict[str, Any]) -> None:
+    """DAG ``on_failure_callback``: mails only when no task alert already covers the failure."""
+    if context.get("reason") == "task_failure":
+        log.info("run failed because a task failed; that task's alert covers it")
+        return
+    _send(context)

@@ -71,6 +71,60 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """`airflow backfill create` for a running scheduler, retried when SQLite is busy.
+
+    On SQLite a write that races the scheduler's can fail at once with "database is locked";
+    Airflow then removes the partial backfill so that a retry is clean (``backfill.py``)."""
+    import subprocess
+    import time
+
+    from salescast import airflow_env
+    from salescast.config import Settings
+
+    env = airflow_env.airflow_environ(Settings.from_env())
+    command = [airflow_env.airflow_bin(), "backfill", "create", "--dag-id", args.dag_id,
+               "--from-date", args.from_date.isoformat(), "--to-date", args.to_date.isoformat(),
+               "--reprocess-behavior", args.reprocess_behavior]  # fmt: skip
+    for attempt in range(1, args.attempts + 1):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            print(f"backfill of {args.dag_id} {args.from_date}..{args.to_date} "
+                  f"(reprocess {args.reprocess_behavior}) created; the scheduler runs it")  # fmt: skip
+            return 0
+        output = done.stdout + done.stderr
+        if "database is locked" not in output or attempt == args.attempts:
+            print(output[-4000:], file=sys.stderr)
+            return done.returncode
+        print(f"metadata DB busy, retrying ({attempt}/{args.attempts}) ...", file=sys.stderr)
+        time.sleep(2 * attempt)
+    return 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run Airflow's api-server, scheduler, dag-processor and triggerer until Ctrl-C."""
+    import time
+
+    from salescast.airflow_stack import USER, AirflowStack
+    from salescast.config import Settings
+
+    settings = Settings.from_env()
+    stack = AirflowStack(settings, args.port, settings.airflow_home / "logs" / "components", host=args.host)
+    print(f"starting Airflow under {settings.airflow_home} (component logs: {stack.log_dir}) ...", flush=True)
+    with stack:
+        print(f"\nAirflow UI: {stack.url}\n  user: {USER}\n  password: {stack.password()}"
+              f"\n  (kept in {settings.airflow_home}/simple_auth_manager_passwords.json.generated)"
+              "\nDAGs start paused: unpause them in the UI. Ctrl-C stops everything.\n", flush=True)  # fmt: skip
+        try:
+            while all(proc.poll() is None for proc in stack.procs.values()):
+                time.sleep(2)
+            print("an Airflow component exited; stopping the others", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("stopping Airflow ...", flush=True)
+    return 0
+
+
 def _read_history(path: str):
     import pandas as pd
 
@@ -222,6 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
     air = sub.add_parser("airflow", help="the Airflow CLI in salescast's environment")
     air.add_argument("airflow_args", nargs=argparse.REMAINDER)
     air.set_defaults(func=cmd_airflow)
+
+    back = sub.add_parser("backfill", help="airflow backfill create, for the scheduler of `make airflow`")
+    back.add_argument("--dag-id", required=True)
+    back.add_argument("--from-date", type=_day, required=True, help="first logical date (included)")
+    back.add_argument("--to-date", type=_day, required=True, help="last logical date (included)")
+    back.add_argument("--reprocess-behavior", choices=["none", "failed", "completed"], default="none")
+    back.add_argument("--attempts", type=int, default=5)
+    back.set_defaults(func=cmd_backfill)
+
+    serve = sub.add_parser("serve", help="run a local Airflow (UI, scheduler, dag-processor, triggerer)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("SALESCAST_UI_PORT", "8080")))
+    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to reach the UI from other machines")
+    serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="generate data and run the DAGs end to end on the embedded default")
     demo.add_argument("--days", type=int, default=5, help="days run through the DAGs")

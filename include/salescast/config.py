@@ -87,6 +87,11 @@ class Settings:
     athena_database: str
     athena_workgroup: str
     athena_output: str
+    task_retries: int
+    retry_delay_seconds: int
+    alert_from: str
+    forecast_pool: str
+    forecast_pool_slots: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -123,6 +128,11 @@ class Settings:
             athena_database=_env("SALESCAST_ATHENA_DATABASE", "salescast"),
             athena_workgroup=_env("SALESCAST_ATHENA_WORKGROUP", "primary"),
             athena_output=_env("SALESCAST_ATHENA_OUTPUT", f"{lake_uri}/_athena_results/").rstrip("/") + "/",
+            task_retries=_int("SALESCAST_TASK_RETRIES", 2, 0, 10),
+            retry_delay_seconds=_int("SALESCAST_RETRY_DELAY_SECONDS", 60, 1, 3600),
+            alert_from=_env("SALESCAST_ALERT_FROM", "salescast@localhost"),
+            forecast_pool=_env("SALESCAST_FORECAST_POOL", "salescast_forecast"),
+            forecast_pool_slots=_int("SALESCAST_FORECAST_POOL_SLOTS", 4, 1, 4096),
         )
 
     @property

@@ -12,13 +12,16 @@ from salescast.alerts import notify_failure
 from salescast.config import Settings
 
 
-def default_args(**overrides: Any) -> dict[str, Any]:
-    """Transient failures (storage, network) retry with exponential back-off; rejections of
-    bad data raise AirflowFailException in the task and skip the retries."""
+def default_args(settings: Settings | None = None, **overrides: Any) -> dict[str, Any]:
+    """Transient failures (storage, network) retry with exponential back-off, from
+    ``SALESCAST_RETRY_DELAY_SECONDS`` up to 15 minutes; rejections of bad data raise
+    AirflowFailException in the task and skip the retries. Only the last failed try alerts
+    (``on_failure_callback``), so one failed task means one mail."""
+    settings = settings or Settings.from_env()
     return {
         "owner": "salescast",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
+        "retries": settings.task_retries,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=15),
         "execution_timeout": timedelta(minutes=30),

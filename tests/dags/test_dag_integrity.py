@@ -74,7 +74,9 @@ def test_forecast_dag_maps_shards_between_plan_and_publish(dagbag):
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     order = [t.task_id for t in dag.topological_sort()]
     assert order == ["wait_for_curated", "plan", "train_shard", "publish", "report"]
-    assert "MappedOperator" in type(dag.get_task("train_shard")).__name__
+    train = dag.get_task("train_shard")
+    assert "MappedOperator" in type(train).__name__
+    assert train.pool == "salescast_forecast"  # shards share a pool: slots cap concurrent trainings
     assert [o.uri for o in dag.get_task("publish").outlets] == ["salescast://lake/forecasts"]
 
 

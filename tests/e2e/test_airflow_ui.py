@@ -1,0 +1,280 @@
+"""A real Airflow, end to end: api-server, scheduler, dag-processor and triggerer on loopback
+(the same AirflowStack `make airflow` starts), driven through the REST API and `airflow
+backfill create`, then the UI in headless Chromium.
+
+Story: 30 days of history exist. The DAGs are unpaused while yesterday's files have not
+arrived (the scheduled ingest waits on its sensor). Ops backfill the 7 days before it, ingest
+first, then forecast. Yesterday's files land, and the scheduled chain ingest -> forecast ->
+catalog completes. The lake must equal a day-by-day run of the same input. Then a late file
+for yesterday arrives: backfilling the last three days with reprocessing refreshes yesterday
+and leaves the unchanged days exactly as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import pandas as pd
+import pytest
+
+from salescast.config import REPO_ROOT
+from salescast.generate import PanelSpec, write_landing
+from salescast.ingest import ingest_day
+from salescast.lake import Lake
+from salescast.publish import DATA_FILE
+
+pytestmark = pytest.mark.slow
+
+DAGS = ("sales_ingest", "sales_forecast", "sales_catalog")
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+TODAY = datetime.now(UTC).date()
+YESTERDAY = TODAY - timedelta(days=1)  # the run the scheduler creates on unpause (catchup off)
+BACKFILL = [TODAY - timedelta(days=n) for n in range(8, 1, -1)]  # the 7 days before it
+HISTORY = [TODAY - timedelta(days=n) for n in range(38, 8, -1)]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float, describe: Callable[[], object]) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {describe()}")
+        time.sleep(3)
+
+
+@pytest.fixture
+def e2e_env(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    settings_env = {
+        "SALESCAST_HOME": str(home),
+        "SALESCAST_LAKE_URI": (home / "lake").as_uri(),
+        # Not shorter: a reschedule-mode poke faster than the executor reports the previous one
+        # is failed by the scheduler ("finished with state success, but ... state is queued").
+        "SALESCAST_SENSOR_POKE_SECONDS": "20",
+        "SALESCAST_SENSOR_TIMEOUT_SECONDS": "1800",
+        "SALESCAST_MAX_BAD_ROW_FRACTION": "0.5",
+        "SALESCAST_SERIES_PER_SHARD": "4",  # 8 series -> 2 mapped shards in the pool
+        "SALESCAST_FORECAST_POOL_SLOTS": "2",
+        "SALESCAST_ALERT_EMAILS": "",
+    }
+    for key, value in settings_env.items():
+        monkeypatch.setenv(key, value)
+    # A home of its own: no AIRFLOW_* setting of the test session's leaks into the stack.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    return home, base
+
+
+def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):
+    from salescast.airflow_stack import AirflowStack, Api
+    from salescast.config import Settings
+
+    _home, base = e2e_env
+    settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
+    source = tmp_path / "source"
+    write_landing(PanelSpec(stores=2, items=4, seed=21), HISTORY[0], YESTERDAY, source, defects=True,
+                  bad_file_rate=0.0)  # fmt: skip
+    landing = Path(lake.root.path) / "landing" / "sales"
+
+    def land(day: date) -> None:
+        shutil.copytree(source / day.isoformat(), landing / day.isoformat(), dirs_exist_ok=True)
+
+    for day in HISTORY:
+        land(day)
+        ingest_day(lake, day, "bootstrap", 0.5)
+    for day in BACKFILL:
+        land(day)
+
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    stack = AirflowStack(settings, free_port(), ARTIFACTS / "logs", base_env=base)
+    with stack:
+        api = Api(stack.url, stack.token())
+        wait_for("the DAGs to be parsed", lambda: api.call("GET", "/dags")["total_entries"] >= 3, 180,
+                 lambda: api.call("GET", "/importErrors"))  # fmt: skip
+
+        def runs(dag_id: str) -> list[dict]:
+            return api.call("GET", f"/dags/{dag_id}/dagRuns?limit=100&order_by=run_after")["dag_runs"]
+
+        def states(dag_id: str) -> dict[str, str]:
+            return {(r["logical_date"] or r["run_id"])[:10]: r["state"] for r in runs(dag_id)}
+
+        def succeeded(dag_id: str, days: list[date], since: datetime = EPOCH) -> bool:
+            """Every day has a successful run that ended after `since`, and no run failed since."""
+            ended = [r for r in runs(dag_id) if r["end_date"] and ts(r["end_date"]) > since]
+            done = {r["logical_date"][:10] for r in ended if r["state"] == "success" and r["logical_date"]}
+            failed = [r for r in ended if r["state"] == "failed"]
+            assert not failed, f"{dag_id} runs failed: {failed}; logs in {ARTIFACTS / 'logs'}"
+            return all(d.isoformat() in done for d in days)
+
+        def backfill(dag_id: str, first: date, last: date, reprocess: str) -> None:
+            # what `make backfill DAG=... START=... END=...` runs
+            done = subprocess.run(
+                [sys.executable, "-m", "salescast", "backfill", "--dag-id", dag_id, "--from-date", first.isoformat(),
+                 "--to-date", last.isoformat(), "--reprocess-behavior", reprocess],
+                env=stack.env, capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+        for dag_id in DAGS:
+            api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+        wait_for("the scheduled ingest run for yesterday", lambda: YESTERDAY.isoformat() in states("sales_ingest"),
+                 120, lambda: states("sales_ingest"))  # fmt: skip
+
+        backfill("sales_ingest", BACKFILL[0], BACKFILL[-1], "none")
+        wait_for("the ingest backfill", lambda: succeeded("sales_ingest", BACKFILL), 900,
+                 lambda: states("sales_ingest"))  # fmt: skip
+        backfill("sales_forecast", BACKFILL[0], BACKFILL[-1], "none")
+        wait_for("the forecast backfill", lambda: succeeded("sales_forecast", BACKFILL), 900,
+                 lambda: states("sales_forecast"))  # fmt: skip
+
+        land(YESTERDAY)  # the files arrive: the waiting sensor picks them up
+        wait_for("the scheduled chain for yesterday",
+                 lambda: succeeded("sales_ingest", [YESTERDAY]) and succeeded("sales_forecast", [YESTERDAY]), 900,
+                 lambda: (states("sales_ingest"), states("sales_forecast")))  # fmt: skip
+
+        def catalog_consumed(forecast_days: list[date]) -> bool:
+            """Each day's forecast publish was consumed by a successful asset-triggered catalog run."""
+            days = {d.isoformat() for d in forecast_days}
+            wanted = {r["dag_run_id"] for r in runs("sales_forecast")
+                      if r["state"] == "success" and (r["logical_date"] or "")[:10] in days}  # fmt: skip
+            seen = set()
+            for run in runs("sales_catalog"):
+                if run["state"] != "success" or run["run_type"] != "asset_triggered":
+                    continue
+                events = api.call("GET", f"/dags/sales_catalog/dagRuns/{quote(run['dag_run_id'], safe='')}"
+                                  "/upstreamAssetEvents")["asset_events"]  # fmt: skip
+                seen |= {e["source_run_id"] for e in events if e["source_dag_id"] == "sales_forecast"}
+            return len(wanted) == len(forecast_days) and wanted <= seen
+
+        wait_for("the catalog runs the forecasts triggered", lambda: catalog_consumed([*BACKFILL, YESTERDAY]), 300,
+                 lambda: runs("sales_catalog"))  # fmt: skip
+
+        expected = day_by_day(source, tmp_path / "expected", HISTORY + BACKFILL + [YESTERDAY], settings)
+        assert_lake_matches(lake, expected, [*BACKFILL, YESTERDAY])
+        warehouse_history = history_in_warehouse(settings)
+        assert warehouse_history[YESTERDAY] == len(lake.read_parquet(lake.curated_dir(YESTERDAY) / DATA_FILE))
+
+        # Late data for yesterday, then re-run the last three days with reprocessing.
+        unchanged = BACKFILL[-2:]
+        before = {d: Path(lake.run_dir("forecasts", d).path, DATA_FILE).read_bytes() for d in unchanged}
+        late = source / YESTERDAY.isoformat() / "store_S99.csv"
+        late.write_text(f"date,store_id,item_id,units\n{YESTERDAY},S99,I001,5\n{YESTERDAY},S99,I002,7\n")
+        land(YESTERDAY)
+        mark = datetime.now(UTC)
+        backfill("sales_ingest", unchanged[0], YESTERDAY, "completed")
+        wait_for("the ingest re-run", lambda: succeeded("sales_ingest", [*unchanged, YESTERDAY], mark), 900,
+                 lambda: states("sales_ingest"))  # fmt: skip
+        backfill("sales_forecast", unchanged[0], YESTERDAY, "completed")
+        wait_for("the forecast re-run", lambda: succeeded("sales_forecast", [*unchanged, YESTERDAY], mark), 900,
+                 lambda: states("sales_forecast"))  # fmt: skip
+        expected = day_by_day(source, tmp_path / "expected-late", HISTORY + BACKFILL + [YESTERDAY], settings)
+        assert_lake_matches(lake, expected, [*BACKFILL, YESTERDAY])
+        for day in unchanged:  # same input, same bytes
+            assert Path(lake.run_dir("forecasts", day).path, DATA_FILE).read_bytes() == before[day]
+        refreshed = lake.read_parquet(lake.run_dir("forecasts", YESTERDAY) / DATA_FILE)
+        assert set(refreshed.loc[refreshed["store_id"] == "S99", "item_id"]) == {"I001", "I002"}
+        wait_for("the catalog to show the late rows", lambda: history_in_warehouse(settings).get(YESTERDAY)
+                 == warehouse_history[YESTERDAY] + 2, 300, lambda: runs("sales_catalog"))  # fmt: skip
+
+        successful = [r["dag_run_id"] for r in runs("sales_ingest") if r["state"] == "success"]
+        check_ui(stack, successful)
+
+
+def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
+    """The same input through the package's functions, one day after another, no Airflow."""
+    from salescast.forecast_tasks import forecast_config, load_history
+    from salescast.forecasting.engine import run_forecast
+
+    lake = Lake(root.as_uri())
+    shutil.copytree(source, Path(lake.root.path) / "landing" / "sales")
+    for day in days:
+        ingest_day(lake, day, "expected", 0.5)
+    for day in days[-8:]:
+        history, known = load_history(lake, day, settings.history_days)
+        known_days = pd.DatetimeIndex(known)
+        result = run_forecast(history, forecast_config(settings), end=pd.Timestamp(day), known_days=known_days)
+        out = Path(lake.root.path) / "expected-forecasts" / f"{day}.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.forecasts.to_parquet(out, index=False)
+    return lake
+
+
+def assert_lake_matches(lake: Lake, expected: Lake, days: list[date]) -> None:
+    for day in days:
+        pd.testing.assert_frame_equal(
+            expected.read_parquet(expected.curated_dir(day) / DATA_FILE),
+            lake.read_parquet(lake.curated_dir(day) / DATA_FILE),
+        )
+        want = pd.read_parquet(Path(expected.root.path) / "expected-forecasts" / f"{day}.parquet")
+        got = lake.read_parquet(lake.run_dir("forecasts", day) / DATA_FILE).drop(columns="run_date")
+        pd.testing.assert_frame_equal(want.reset_index(drop=True), got.reset_index(drop=True), check_dtype=False)
+
+
+def history_in_warehouse(settings) -> dict[date, int]:
+    import duckdb
+
+    try:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            rows = con.execute(
+                "SELECT date, COUNT(*) FROM history_and_forecast WHERE type = 'history' GROUP BY date"
+            ).fetchall()
+    except duckdb.Error:  # the catalog DAG is writing it right now
+        return {}
+    return {pd.Timestamp(d).date(): n for d, n in rows}
+
+
+def check_ui(stack, run_ids: list[str]) -> None:
+    """Log in through the UI's form, open each DAG's grid and see the successful runs."""
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        try:
+            page.goto(stack.url + "/", wait_until="networkidle")
+            page.fill("input[name='username']", "admin")
+            page.fill("input[name='password']", stack.password())
+            page.click("button[type='submit']")
+            page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+            page.goto(f"{stack.url}/dags/sales_ingest", wait_until="networkidle")
+            runs = page.locator("a[href*='/dags/sales_ingest/runs/']")
+            runs.first.wait_for(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "sales_ingest_grid.png"), full_page=True)
+            hrefs = [runs.nth(i).get_attribute("href") for i in range(runs.count())]
+            shown = {unquote(h.rsplit("/runs/", 1)[1].split("/")[0].split("?")[0]) for h in hrefs if h}
+            missing = [r for r in run_ids if r not in shown]
+            assert not missing, (missing, sorted(shown))
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            (ARTIFACTS / "failure.html").write_text(page.content())
+            raise
+        finally:
+            browser.close()
