@@ -103,11 +103,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run Airflow's api-server, scheduler, dag-processor and triggerer until Ctrl-C."""
+    import signal
     import time
 
     from salescast.airflow_stack import USER, AirflowStack
     from salescast.config import Settings
 
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the components as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     settings = Settings.from_env()
     stack = AirflowStack(settings, args.port, settings.airflow_home / "logs" / "components", host=args.host)
     print(f"starting Airflow under {settings.airflow_home} (component logs: {stack.log_dir}) ...", flush=True)

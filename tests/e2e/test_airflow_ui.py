@@ -226,6 +226,12 @@ def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
 
 
 def assert_lake_matches(lake: Lake, expected: Lake, days: list[date]) -> None:
+    def partitions(root: Lake, dataset: str) -> list[str]:
+        folder = Path(root.root.path) / dataset
+        return sorted(p.name for p in folder.iterdir() if (p / "_SUCCESS").exists())
+
+    assert partitions(lake, "curated/sales_daily") == partitions(expected, "curated/sales_daily")
+    assert partitions(lake, "forecasts") == [f"run_date={d}" for d in days]
     for day in days:
         pd.testing.assert_frame_equal(
             expected.read_parquet(expected.curated_dir(day) / DATA_FILE),
