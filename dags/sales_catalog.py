@@ -50,8 +50,7 @@ def sales_catalog() -> None:
     if settings.sql_engine == "athena":
         from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
-        from salescast.catalog import VIEWS
-        from salescast.catalog_tasks import athena_views
+        from salescast.catalog import VIEWS, athena_view  # light: Jinja over include/sql, no pandas
 
         @task
         def register_partitions(days: list[str]) -> dict:
@@ -68,8 +67,8 @@ def sales_catalog() -> None:
         }
         registered = register_partitions(days_to_register())
         previous = registered
-        for view, sql in zip(VIEWS, athena_views(), strict=True):
-            step = AthenaOperator(task_id=f"view_{view}", query=sql, **athena)
+        for view in VIEWS:
+            step = AthenaOperator(task_id=f"view_{view}", query=athena_view(view, settings.athena_database), **athena)
             previous >> step
             previous = step
         smoke = AthenaOperator(

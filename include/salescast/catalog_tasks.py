@@ -67,8 +67,3 @@ def glue_register(days: list[str]) -> dict[str, Any]:
         f"WHERE dt = '{catalog.partition_value(latest)}'"
     )
     return {"created": created, "partitions_added": added, "smoke_query": smoke}
-
-
-def athena_views() -> list[str]:
-    settings = Settings.from_env()
-    return [catalog.athena_view(view, settings.athena_database) for view in catalog.VIEWS]

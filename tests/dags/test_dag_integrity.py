@@ -117,7 +117,12 @@ def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
     assert [t.task_id for t in ingest.topological_sort()][:2] == ["wait_for_landing_s3", "wait_for_landing"]
 
 
-def test_parsing_the_dag_folder_is_fast_and_imports_nothing_heavy():
+@pytest.mark.parametrize(
+    "deployment",
+    [{}, {"SALESCAST_LAKE_URI": "s3://salescast-bucket/lake", "SALESCAST_SQL_ENGINE": "athena"}],
+    ids=["embedded", "aws"],
+)
+def test_parsing_the_dag_folder_is_fast_and_imports_nothing_heavy(deployment):
     """Heavy libraries belong inside tasks: the scheduler parses DAG files all the time."""
     code = f"""
 import json, sys, time, importlib.util, pathlib
@@ -132,8 +137,9 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "heavy": heavy}}))
     # Airflow itself is imported first and not counted: that cost is the scheduler's, not ours.
     warm = "import airflow.sdk, airflow.providers.standard.decorators.sensor\n"
     out = subprocess.run(
-        [sys.executable, "-c", warm + code], capture_output=True, text=True, check=True, env=os.environ.copy()
-    )
+        [sys.executable, "-c", warm + code], capture_output=True, text=True, check=True,
+        env=os.environ.copy() | deployment,
+    )  # fmt: skip
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     assert measured["heavy"] == []
     assert measured["seconds"] < 2.0, measured
