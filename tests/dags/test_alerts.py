@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import socket
 import time
 from datetime import date, timedelta
 from email.message import Message
@@ -19,18 +18,13 @@ from salescast.ingest import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE
 
+from ..net import free_port
 from .test_ingest_dag import run
 
 pytestmark = pytest.mark.slow
 
 RECIPIENTS = ["ops@example.com", "planner@example.com"]
 UI = "http://airflow.example:8080"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Inbox:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ from salescast.ingest import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE
 
+from ..net import free_port
+
 pytestmark = pytest.mark.slow
 
 DAGS = ("sales_ingest", "sales_forecast", "sales_catalog")
@@ -48,12 +49,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float, describe: Callable[[], object]) -> object:

@@ -16,7 +16,7 @@ import pytest
 
 from salescast.config import REPO_ROOT
 
-from .test_airflow_ui import free_port
+from ..net import free_port
 
 pytestmark = pytest.mark.slow
 

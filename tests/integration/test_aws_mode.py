@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,18 +27,13 @@ from salescast.lake import Lake
 from salescast.publish import DATA_FILE
 
 from ..dags.test_ingest_dag import run
+from ..net import free_port
 
 pytestmark = pytest.mark.slow
 
 BUCKET, PREFIX = "salescast-test", "lake"
 FIRST, LAST = date(2025, 2, 20), date(2025, 3, 31)
 DAG_DAYS = [date(2025, 3, 30), date(2025, 3, 31)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
