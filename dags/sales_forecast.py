@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
 from salescast import dag_defaults
@@ -28,7 +27,7 @@ default_args = dag_defaults.default_args(settings, max_retry_delay=timedelta(min
 @dag(
     dag_id="sales_forecast",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=dag_defaults.start_date(settings),
     catchup=False,
     max_active_runs=2,
     dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=4),

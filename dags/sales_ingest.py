@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
 from salescast import dag_defaults
@@ -32,7 +31,7 @@ default_args = dag_defaults.default_args(settings)
 @dag(
     dag_id="sales_ingest",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=dag_defaults.start_date(settings),
     catchup=False,
     max_active_runs=4,
     dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=2),

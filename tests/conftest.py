@@ -45,6 +45,17 @@ def lake(home: Path):
 
 
 @pytest.fixture(scope="session")
+def moto_endpoint():
+    """One real moto_server (S3, Glue, Athena) for the whole session. Airflow caches the S3
+    filesystem per connection id for the process (``airflow.sdk.io.store``), so every test
+    that uses the ``aws_default`` connection must talk to this one endpoint."""
+    from .net import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated SQLite metadata DB (and the forecast pool) for tests that run DAGs with dag.test()."""
     airflow_env.ensure_db(Settings.from_env())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from datetime import date, timedelta
@@ -14,6 +15,55 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _whole(text: str, low: int, high: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be {what} (got {text!r})")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    """argparse type for counts (--jobs, --horizon, ...): a whole number >= 1, never silently clamped."""
+    return _whole(text, 1, 10**9, "a whole number of at least 1")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number strictly between 0 and 1 (got {text!r})")
+    return value
+
+
+def _quantile_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(_fraction(part) for part in text.split(",") if part.strip())
+    except argparse.ArgumentTypeError:
+        values = ()
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated numbers strictly between 0 and 1, like 0.1,0.5,0.9 (got {text!r})"
+        )
+    return values
+
+
+def _freq(text: str) -> str:
+    from salescast.config import freq_supported
+
+    if not freq_supported(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not supported: use D, W or W-SUN (any W-XXX), or M")
+    return text
+
+
+def _port(text: str) -> int:
+    return _whole(text, 1, 65535, "a port number 1-65535; default from SALESCAST_UI_PORT")
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -59,23 +109,113 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _before_start(dag_id: str, day: date, settings) -> str | None:  # noqa: ANN001 - Settings
+    """Why a run of ``dag_id`` for ``day`` would do nothing, and how to run that day (else None).
+
+    Airflow creates no task instance for a logical date before a DAG's start_date (backfills
+    aside), so ``airflow dags test DAG D`` would create an empty run and report success."""
+    if day >= settings.start_date:
+        return None
+    how = f"SALESCAST_START_DATE={day} make run DAG={dag_id} DATE={day} (the start date of every salescast DAG)"
+    if dag_id == "sales_ingest":
+        how += f", or ingest the day without Airflow: .venv/bin/python -m salescast ingest --start {day}"
+    return (
+        f"{day} is before the start date {settings.start_date} of the DAGs (SALESCAST_START_DATE): Airflow would "
+        f"create the run without any task and report success having run nothing. Run it with {how}"
+    )
+
+
+def _dags_test_date(airflow_args: list[str]) -> tuple[str, date] | None:
+    """(dag id, logical date) of an ``airflow dags test DAG YYYY-MM-DD[...]`` command line."""
+    positional = [a for a in airflow_args if not a.startswith("-")]
+    if positional[:2] != ["dags", "test"] or len(positional) < 4:
+        return None
+    try:
+        return positional[2], date.fromisoformat(positional[3][:10])
+    except ValueError:
+        return None  # Airflow explains a date it cannot read
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """One DAG for one logical date through ``airflow dags test`` (what ``make run`` calls)."""
+    return cmd_airflow(argparse.Namespace(airflow_args=["dags", "test", args.dag_id, args.date.isoformat()]))
+
+
 def cmd_airflow(args: argparse.Namespace) -> int:
     """Run the Airflow CLI with salescast's environment (AIRFLOW_HOME under SALESCAST_HOME)."""
     from salescast import airflow_env
     from salescast.config import Settings
 
     settings = Settings.from_env()
+    run = _dags_test_date(args.airflow_args)
+    refusal = run and _before_start(*run, settings)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     env = airflow_env.airflow_environ(settings)
     airflow_env.ensure_db(settings)
     os.execvpe(airflow_env.airflow_bin(), [airflow_env.airflow_bin(), *args.airflow_args], env)
     return 0  # not reached
 
 
-def cmd_backfill(args: argparse.Namespace) -> int:
-    """`airflow backfill create` for a running scheduler, retried when SQLite is busy.
+# Run by `salescast backfill` in Airflow's environment (like airflow_env's pool snippet):
+# `find` prints the unfinished backfills of a DAG, range and reprocess behaviour with their
+# run counts as JSON; `close` marks one finished, as the scheduler does when its runs are done.
+_BACKFILL_STATE = """
+import json, sys
+from sqlalchemy import func, select, update
+from airflow._shared.timezones import timezone
+from airflow.models.backfill import Backfill, BackfillDagRun
+from airflow.utils.session import create_session
 
-    On SQLite a write that races the scheduler's can fail at once with "database is locked";
-    Airflow then removes the partial backfill so that a retry is clean (``backfill.py``)."""
+action, dag_id, first, last, reprocess = sys.argv[1:6]
+with create_session() as session:  # commits on leaving the block
+    if action == "close":
+        session.execute(update(Backfill).where(Backfill.id == int(sys.argv[6])).values(completed_at=timezone.utcnow()))
+        rows = []
+    else:
+        rows = session.execute(
+            select(Backfill.id, Backfill.from_date, Backfill.to_date, Backfill.reprocess_behavior)
+            .where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
+            .order_by(Backfill.id)
+        ).all()
+    found = [
+        {"id": row.id, "runs": session.scalar(select(func.count()).where(BackfillDagRun.backfill_id == row.id))}
+        for row in rows
+        if (str(row.from_date.date()), str(row.to_date.date()), getattr(row.reprocess_behavior, "value",
+            row.reprocess_behavior)) == (first, last, reprocess)
+    ]
+print(json.dumps(found))
+"""
+
+
+def _backfill_state(env: dict[str, str], args: argparse.Namespace, action: str = "find", backfill_id: int = 0):
+    """The unfinished backfills of this DAG, range and reprocess behaviour (``[{"id", "runs"}]``),
+    or None when the metadata DB could not be read (busy, too)."""
+    import json
+    import subprocess
+
+    command = [sys.executable, "-c", _BACKFILL_STATE, action, args.dag_id, args.from_date.isoformat(),
+               args.to_date.isoformat(), args.reprocess_behavior, str(backfill_id)]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """`airflow backfill create` for a running scheduler, retried when SQLite is busy; idempotent.
+
+    On SQLite a write that races the scheduler's can fail with "database is locked". Airflow
+    removes a backfill whose runs it could not create (``backfill.py``), but a failure after the
+    backfill was committed (its final commit, the CLI's action log) leaves it in place, and a
+    blind retry then fails with AlreadyRunningBackfill. So after such a failure this looks for a
+    backfill of the same DAG, range and reprocess behaviour: one with runs is the success it
+    looks like (also when the command is simply run twice); one without runs would run nothing,
+    so it is closed and created again."""
     import subprocess
     import time
 
@@ -86,17 +226,32 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     command = [airflow_env.airflow_bin(), "backfill", "create", "--dag-id", args.dag_id,
                "--from-date", args.from_date.isoformat(), "--to-date", args.to_date.isoformat(),
                "--reprocess-behavior", args.reprocess_behavior]  # fmt: skip
+    what = f"backfill of {args.dag_id} {args.from_date}..{args.to_date} (reprocess {args.reprocess_behavior})"
     for attempt in range(1, args.attempts + 1):
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode == 0:
-            print(f"backfill of {args.dag_id} {args.from_date}..{args.to_date} "
-                  f"(reprocess {args.reprocess_behavior}) created; the scheduler runs it")  # fmt: skip
+            print(f"{what} created; the scheduler runs it")
             return 0
         output = done.stdout + done.stderr
-        if "database is locked" not in output or attempt == args.attempts:
+        busy, closed = "database is locked" in output, False
+        if busy or "AlreadyRunningBackfill" in output:
+            for existing in _backfill_state(env, args) or []:
+                if existing["runs"]:
+                    print(f"{what} already exists (backfill {existing['id']}, {existing['runs']} runs), created "
+                          "by an earlier attempt or command; the scheduler runs it")  # fmt: skip
+                    return 0
+                if _backfill_state(env, args, "close", existing["id"]) is not None:
+                    print(f"backfill {existing['id']} was left without runs by a failed attempt (it would run "
+                          "nothing): closed it, creating the backfill again", file=sys.stderr)  # fmt: skip
+                    busy = closed = True
+        if not busy or attempt == args.attempts:
             print(output[-4000:], file=sys.stderr)
-            return done.returncode
-        print(f"metadata DB busy, retrying ({attempt}/{args.attempts}) ...", file=sys.stderr)
+            if "AlreadyRunningBackfill" in output and not closed:
+                print(f"error: another backfill of {args.dag_id} is still running (Browse -> Backfills in the UI): "
+                      "wait until it completes, or cancel it there, then run this again", file=sys.stderr)  # fmt: skip
+            return done.returncode or 1
+        print(f"{'retrying' if closed else 'metadata DB busy, retrying'} ({attempt}/{args.attempts}) ...",
+              file=sys.stderr)  # fmt: skip
         time.sleep(2 * attempt)
     return 1
 
@@ -131,25 +286,93 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class HistoryError(ValueError):
+    """The history file cannot be used as given; the message names it and says what to fix."""
+
+
 def _read_history(path: str):
     import pandas as pd
 
     source = Path(path)
     if not source.exists():
-        raise SystemExit(f"history file {path} does not exist")
+        raise HistoryError(f"history file {path} does not exist")
     if source.is_dir() or source.suffix == ".parquet":
-        return pd.read_parquet(source)
-    return pd.read_csv(source, dtype={"store_id": str, "item_id": str})
+        try:
+            return pd.read_parquet(source)
+        except Exception as error:  # pyarrow raises several types for unreadable input
+            raise HistoryError(f"history file {path} is not a readable Parquet file or folder: {error}") from None
+    try:
+        return pd.read_csv(source, dtype={"store_id": str, "item_id": str})
+    except pd.errors.EmptyDataError:
+        raise HistoryError(
+            f"history file {path} is empty: it needs a header date,store_id,item_id,units and one row per day"
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise HistoryError(f"history file {path} is not a readable UTF-8 CSV file: {error}") from None
+
+
+_PERIOD_NAMES = {"D": "days", "ME": "months"}
+
+
+def _check_history(path: str, history, args: argparse.Namespace) -> None:  # noqa: ANN001 - a DataFrame
+    """What the engine would raise a pandas traceback for, or silently give a NaN score for."""
+    import pandas as pd
+
+    from salescast.forecasting.engine import normalize_freq, partial_periods
+
+    if "date" not in history.columns:
+        return  # the engine names the missing columns
+    try:
+        dates = pd.to_datetime(history["date"], errors="coerce").dropna()
+    except ValueError:  # pandas refuses, even when coercing, timestamps with different UTC offsets
+        raise HistoryError(
+            f"history file {path}: column 'date' has timestamps with different UTC offsets (or with and "
+            "without one), which do not name one calendar day each: write each row's local day as YYYY-MM-DD"
+        ) from None
+    if dates.empty:
+        return  # the engine counts unparseable dates
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    freq = normalize_freq(args.freq)
+    periods = len(pd.period_range(dates.min(), dates.max(), freq="M" if freq == "ME" else freq))
+    dropped = partial_periods(history, freq)  # the engine leaves partial first/last periods out
+    periods -= len({str(period) for period in dropped.values() if period})
+    if 0 < periods <= args.horizon:  # no complete period at all: the engine says so
+        unit = ("complete " if any(dropped.values()) else "") + _PERIOD_NAMES.get(freq, "weeks")
+        raise HistoryError(
+            f"--horizon {args.horizon} is longer than the history: {periods} {unit} from "
+            f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}. A forecast needs more history than its "
+            "horizon (the backtest needs several horizons of it): use a shorter --horizon or more history"
+        )
+
+
+def _unscored(result, args: argparse.Namespace) -> str | None:  # noqa: ANN001 - a ForecastResult
+    """Why no backtest score exists, when no series had the history for one (else None)."""
+    import math
+
+    mean_wql = result.summary["backtest"]["bake_off"].get("mean_wql")
+    if mean_wql is not None and not math.isnan(mean_wql):
+        return None
+    reasons = list(result.summary.get("fallbacks", {}))
+    shown = "; ".join(reasons[:3]) + (f"; ... ({len(reasons)} reasons)" if len(reasons) > 3 else "")
+    return (
+        f"no series has enough history to backtest --horizon {args.horizon} over "
+        f"{result.summary.get('windows')} windows, so there is no backtest score ({shown}); "
+        "use a shorter --horizon or more history"
+    )
+
+
+def _score(value: float | None, pattern: str = "{:.3f}") -> str:
+    return "n/a" if value is None or value != value else pattern.format(value)
 
 
 def _forecast_config(args: argparse.Namespace):
     from salescast.forecasting.engine import ForecastConfig
 
-    quantiles = tuple(float(q) for q in args.quantiles.split(","))
     return ForecastConfig(
         horizon=args.horizon,
         freq=args.freq,
-        quantiles=quantiles,
+        quantiles=args.quantiles,
         windows=args.windows,
         lead_time=args.lead_time,
         service_level=args.service_level,
@@ -169,14 +392,39 @@ def _write_outputs(result, out: Path, which: tuple[str, ...]) -> None:  # noqa: 
     )
 
 
+def _partial_note(dropped: dict) -> str | None:
+    """The weekly/monthly periods left out of training because the history covers them in part."""
+    parts = []
+    for side in ("leading", "trailing"):
+        period = dropped.get(side)
+        if period and not (side == "trailing" and period == dropped.get("leading")):
+            which = "first" if side == "leading" else "last"
+            text = (f"the {which} period {period['first_day']}..{period['last_day']} "
+                    f"({period['days_seen']} of {period['days_in_period']} days)")  # fmt: skip
+            if side == "trailing":
+                text += f", forecast as horizon step 1 (period ending {period['period_end']})"
+            parts.append(text)
+    if not parts:
+        return None
+    return "left out of training, as a partial period is not one of low sales: " + "; ".join(parts)
+
+
 def _run_engine(args: argparse.Namespace):
-    from salescast.forecasting.engine import ForecastInputError, run_forecast
+    from salescast.forecasting.engine import ForecastInputError, partial_periods, run_forecast
 
     try:
-        return run_forecast(_read_history(args.history), _forecast_config(args), jobs=args.jobs)
-    except ForecastInputError as error:
+        config = _forecast_config(args)
+        history = _read_history(args.history)
+        _check_history(args.history, history, args)
+        result = run_forecast(history, config, jobs=args.jobs)
+    except (ForecastInputError, HistoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+    dropped = result.summary.setdefault("dropped_partial_period", partial_periods(history, config.freq))
+    note = _partial_note(dropped)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return result
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -186,9 +434,12 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _write_outputs(result, out, ("forecasts",))
     bake = result.summary["backtest"]["bake_off"]
+    unscored = _unscored(result, args)
+    if unscored:
+        print(f"note: {unscored}; the forecasts come from fallback models", file=sys.stderr)
     print(
         f"forecast {result.summary['series']} series x {args.horizon} periods -> {out / 'forecasts.parquet'}; "
-        f"backtest mean wQL {bake['mean_wql']:.3f}, coverage {bake['coverage']:.2f}; "
+        f"backtest mean wQL {_score(bake['mean_wql'])}, coverage {_score(bake['coverage'], '{:.2f}')}; "
         f"models {result.summary['model_mix']}"
     )
     return 0
@@ -198,13 +449,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     result = _run_engine(args)
     if result is None:
         return 2
+    unscored = _unscored(result, args)
+    if unscored:
+        print(f"error: {unscored}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     _write_outputs(result, out, ("metrics_json",))
     backtest = result.summary["backtest"]
     for name, scores in ({"bake_off": backtest["bake_off"]} | backtest["per_model"]).items():
         print(
-            f"{name:15s} mean wQL {scores['mean_wql']:.3f}  WAPE {scores['wape']:.3f}  "
-            f"coverage {scores['coverage']:.2f}"
+            f"{name:15s} mean wQL {_score(scores['mean_wql'])}  WAPE {_score(scores['wape'])}  "
+            f"coverage {_score(scores['coverage'], '{:.2f}')}"
         )
     print(f"-> {out / 'metrics.json'}, {out / 'metrics.parquet'}")
     return 0
@@ -266,18 +521,23 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         fc = sub.add_parser(name, help=helptext)
         fc.add_argument("--history", required=True, help="canonical daily rows: CSV or Parquet (file or folder)")
-        fc.add_argument("--horizon", type=int, default=7)
-        fc.add_argument("--freq", default="D", help="D, W-SUN (any W-XXX) or M")
-        fc.add_argument("--quantiles", default="0.1,0.5,0.9")
-        fc.add_argument("--windows", type=int, default=2, help="backtest windows of one horizon each")
-        fc.add_argument("--lead-time", type=int, default=7, help="periods, for safety stock")
-        fc.add_argument("--service-level", type=float, default=0.95)
-        fc.add_argument("--jobs", type=int, default=1, help="processes; use the number of cores")
+        fc.add_argument("--horizon", type=_at_least_one, default=7)
+        fc.add_argument("--freq", type=_freq, default="D", help="D, W-SUN (any W-XXX) or M")
+        fc.add_argument("--quantiles", type=_quantile_list, default="0.1,0.5,0.9")
+        fc.add_argument("--windows", type=_at_least_one, default=2, help="backtest windows of one horizon each")
+        fc.add_argument("--lead-time", type=_at_least_one, default=7, help="periods, for safety stock")
+        fc.add_argument("--service-level", type=_fraction, default=0.95)
+        fc.add_argument("--jobs", type=_at_least_one, default=1, help="processes; use the number of cores")
         fc.add_argument("--out", required=True)
         fc.set_defaults(func=func)
 
     cat = sub.add_parser("catalog", help="refresh the DuckDB warehouse (tables and views over the lake)")
     cat.set_defaults(func=cmd_catalog)
+
+    run = sub.add_parser("run", help="run one DAG for one logical date (airflow dags test), as `make run` does")
+    run.add_argument("dag_id", help="sales_ingest, sales_forecast or sales_catalog")
+    run.add_argument("date", type=_day, help="the logical date, YYYY-MM-DD (the day the data belong to)")
+    run.set_defaults(func=cmd_run)
 
     air = sub.add_parser("airflow", help="the Airflow CLI in salescast's environment")
     air.add_argument("airflow_args", nargs=argparse.REMAINDER)
@@ -292,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     back.set_defaults(func=cmd_backfill)
 
     serve = sub.add_parser("serve", help="run a local Airflow (UI, scheduler, dag-processor, triggerer)")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("SALESCAST_UI_PORT", "8080")))
+    serve.add_argument("--port", type=_port, default=os.environ.get("SALESCAST_UI_PORT", "8080"))
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to reach the UI from other machines")
     serve.set_defaults(func=cmd_serve)
 
@@ -307,5 +567,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from salescast.config import ConfigError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    if args.func in (cmd_forecast, cmd_backtest) and not sys.stderr.isatty():
+        # off a terminal, progress of long runs comes as a log line every 10% (salescast.forecast)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:  # a bad SALESCAST_* setting: say which, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2

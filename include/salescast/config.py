@@ -7,7 +7,10 @@ Nothing here imports Airflow: reading settings must stay cheap at DAG-parse time
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +49,16 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     return int(value)
 
 
+def _date(name: str, default: str) -> date:
+    raw = _env(name, default)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _quantiles(name: str, default: str) -> tuple[float, ...]:
     raw = _env(name, default)
     try:
@@ -55,6 +68,79 @@ def _quantiles(name: str, default: str) -> tuple[float, ...]:
     if not values or any(not 0 < q < 1 for q in values):
         raise ConfigError(f"{name}={raw!r}: every quantile must be strictly between 0 and 1")
     return values
+
+
+def _countries(name: str) -> tuple[str, ...]:
+    """ISO country codes (``GB,US``) whose public holidays become forecast regressors."""
+    raw = _env(name, "")
+    codes = tuple(part.strip().upper() for part in raw.split(",") if part.strip())
+    bad = [c for c in codes if not (c.isalpha() and len(c) in (2, 3))]
+    if not bad and codes:
+        import holidays  # only when set: parsing DAGs stays light by default
+
+        bad = [c for c in codes if c not in holidays.list_supported_countries()]
+    if bad:
+        raise ConfigError(f"{name}={raw!r}: {bad} are not country codes the holidays package knows (e.g. US, GB, DE)")
+    return codes
+
+
+# The forecasting engine's frequency rule (salescast.forecasting.engine.normalize_freq),
+# restated here because importing the engine would load pandas at DAG-parse time; a unit
+# test keeps the two in step.
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_PERIOD_DAYS = {"D": 1, "W": 7, "M": 31}
+
+
+def freq_supported(value: str) -> bool:
+    text = value.strip().upper()
+    return text in ("D", "M", "ME", "W") or (text.startswith("W-") and text[2:] in _WEEKDAYS)
+
+
+def _freq(name: str, default: str) -> str:
+    raw = _env(name, default)
+    if not freq_supported(raw):
+        raise ConfigError(
+            f"{name}={raw!r} is not supported: use 'D' (daily), 'W' or 'W-SUN' (weekly, any W-XXX) or 'M' (monthly)"
+        )
+    return raw
+
+
+# The SQL catalog's identifier rule (salescast.catalog.identifier): Glue/Athena database names.
+_SQL_IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
+_WORKGROUP = re.compile(r"\A[A-Za-z0-9._-]{1,128}\Z")  # Athena's rule for workgroup names
+_CONN_ID = re.compile(r"\A[\w#!()\-.:/\\]{1,250}\Z")  # Airflow's rule for connection ids
+_POOL = re.compile(r"\A[\w.-]{1,256}\Z")  # pool names Airflow can also report in metrics
+
+
+def athena_database_ok(name: str) -> bool:
+    return bool(_SQL_IDENTIFIER.match(name))
+
+
+def _matching(name: str, default: str, pattern: re.Pattern[str], rule: str) -> str:
+    raw = _env(name, default)
+    if not pattern.match(raw):
+        raise ConfigError(f"{name}={raw!r} is not valid: {rule}")
+    return raw
+
+
+def _address(name: str, value: str) -> str:
+    """One mail address, bare or as ``Name <address>``."""
+    _, address = parseaddr(value)
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
+        raise ConfigError(f"{name}: {value!r} is not a mail address (like ops@example.com)")
+    return value
+
+
+def _check_horizon(settings: Settings) -> None:
+    """A horizon at least as long as the training history cannot be backtested or trusted."""
+    freq = settings.freq.strip().upper()[0]
+    span = settings.horizon * _PERIOD_DAYS[freq]
+    if span >= settings.history_days:
+        raise ConfigError(
+            f"SALESCAST_HORIZON={settings.horizon} periods of {settings.freq} is longer than "
+            f"SALESCAST_HISTORY_DAYS={settings.history_days} days of training history: shorten the horizon "
+            "or train on more history"
+        )
 
 
 def _local_uri(path: Path) -> str:
@@ -92,6 +178,11 @@ class Settings:
     alert_from: str
     forecast_pool: str
     forecast_pool_slots: int
+    holidays: tuple[str, ...] = ()
+    smtp_conn_id: str = "smtp_default"
+    # The DAGs' start_date: Airflow runs no task for a logical date before it (backfills aside),
+    # so it is early by default; `salescast run` refuses earlier dates instead of a silent no-op.
+    start_date: date = date(2000, 1, 1)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -104,14 +195,21 @@ class Settings:
         engine = _env("SALESCAST_SQL_ENGINE", "duckdb").lower()
         if engine not in {"duckdb", "athena"}:
             raise ConfigError(f"SALESCAST_SQL_ENGINE={engine!r} must be 'duckdb' or 'athena'")
-        emails = tuple(e.strip() for e in _env("SALESCAST_ALERT_EMAILS", "").split(",") if e.strip())
-        return cls(
+        emails = tuple(
+            _address("SALESCAST_ALERT_EMAILS", e.strip())
+            for e in _env("SALESCAST_ALERT_EMAILS", "").split(",")
+            if e.strip()
+        )
+        athena_output = _env("SALESCAST_ATHENA_OUTPUT", f"{lake_uri}/_athena_results/").rstrip("/") + "/"
+        if engine == "athena" and not athena_output.startswith("s3://"):
+            raise ConfigError(f"SALESCAST_ATHENA_OUTPUT={athena_output!r} must be an s3:// location for Athena")
+        settings = cls(
             home=home,
             lake_uri=lake_uri,
-            aws_conn_id=_env("SALESCAST_AWS_CONN_ID", "aws_default"),
+            aws_conn_id=_matching("SALESCAST_AWS_CONN_ID", "aws_default", _CONN_ID, "an Airflow connection id"),
             sql_engine=engine,
             horizon=_int("SALESCAST_HORIZON", 7, 1, 3660),
-            freq=_env("SALESCAST_FREQ", "D"),
+            freq=_freq("SALESCAST_FREQ", "D"),
             quantiles=_quantiles("SALESCAST_QUANTILES", "0.1,0.5,0.9"),
             service_level=_float("SALESCAST_SERVICE_LEVEL", 0.95, 0.5, 0.999),
             alert_emails=emails,
@@ -125,15 +223,26 @@ class Settings:
             series_per_shard=_int("SALESCAST_SERIES_PER_SHARD", 500, 1, 10_000_000),
             max_shards=_int("SALESCAST_MAX_SHARDS", 16, 1, 1024),
             forecast_jobs=_int("SALESCAST_FORECAST_JOBS", 1, 1, 256),
-            athena_database=_env("SALESCAST_ATHENA_DATABASE", "salescast"),
-            athena_workgroup=_env("SALESCAST_ATHENA_WORKGROUP", "primary"),
-            athena_output=_env("SALESCAST_ATHENA_OUTPUT", f"{lake_uri}/_athena_results/").rstrip("/") + "/",
+            athena_database=_matching(
+                "SALESCAST_ATHENA_DATABASE", "salescast", _SQL_IDENTIFIER, "lower-case letters, digits and _"
+            ),
+            athena_workgroup=_matching(
+                "SALESCAST_ATHENA_WORKGROUP", "primary", _WORKGROUP, "letters, digits, '.', '_' and '-'"
+            ),
+            athena_output=athena_output,
             task_retries=_int("SALESCAST_TASK_RETRIES", 2, 0, 10),
             retry_delay_seconds=_int("SALESCAST_RETRY_DELAY_SECONDS", 60, 1, 3600),
-            alert_from=_env("SALESCAST_ALERT_FROM", "salescast@localhost"),
-            forecast_pool=_env("SALESCAST_FORECAST_POOL", "salescast_forecast"),
+            alert_from=_address("SALESCAST_ALERT_FROM", _env("SALESCAST_ALERT_FROM", "salescast@localhost")),
+            forecast_pool=_matching(
+                "SALESCAST_FORECAST_POOL", "salescast_forecast", _POOL, "letters, digits, '.', '_' and '-'"
+            ),
             forecast_pool_slots=_int("SALESCAST_FORECAST_POOL_SLOTS", 4, 1, 4096),
+            holidays=_countries("SALESCAST_HOLIDAYS"),
+            smtp_conn_id=_matching("SALESCAST_SMTP_CONN_ID", "smtp_default", _CONN_ID, "an Airflow connection id"),
+            start_date=_date("SALESCAST_START_DATE", "2000-01-01"),
         )
+        _check_horizon(settings)
+        return settings
 
     @property
     def airflow_home(self) -> Path:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pendulum
+
 from salescast.alerts import notify_failure
 from salescast.config import Settings
 
@@ -27,6 +29,13 @@ def default_args(settings: Settings | None = None, **overrides: Any) -> dict[str
         "execution_timeout": timedelta(minutes=30),
         "on_failure_callback": notify_failure,
     } | overrides
+
+
+def start_date(settings: Settings) -> pendulum.DateTime:
+    """``SALESCAST_START_DATE`` (midnight UTC): the first logical date a DAG runs for. Every
+    DAG uses it, so ``salescast run`` can refuse an earlier date that Airflow would run no task for."""
+    day = settings.start_date
+    return pendulum.datetime(day.year, day.month, day.day, tz="UTC")
 
 
 def sensor_kwargs(settings: Settings) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from salescast.config import Settings
-from salescast.forecasting.engine import ForecastConfig, merge_summaries, run_forecast
+from salescast.forecasting.engine import ForecastConfig, merge_summaries, partial_periods, run_forecast
 from salescast.forecasting.models import MODEL_NAMES
 from salescast.lake import Lake, safe_run_id
 from salescast.publish import DATA_FILE, is_published, publish_partition, read_manifest
@@ -36,6 +36,7 @@ def forecast_config(settings: Settings) -> ForecastConfig:
         windows=settings.backtest_windows,
         lead_time=settings.lead_time,
         service_level=settings.service_level,
+        holidays=settings.holidays,
     )
 
 
@@ -84,15 +85,18 @@ def train_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
     history = lake.read_parquet(ObjectStoragePath(spec["history"], conn_id=lake.conn_id))
+    cfg, end, known_days = forecast_config(settings), pd.Timestamp(day), pd.DatetimeIndex(spec["days"])
     result = run_forecast(
         history,
-        forecast_config(settings),
+        cfg,
         jobs=settings.forecast_jobs,
         shard=spec["shard"],
         n_shards=spec["n_shards"],
-        end=pd.Timestamp(day),
-        known_days=pd.DatetimeIndex(spec["days"]),
+        end=end,
+        known_days=known_days,
     )
+    # weekly/monthly: the partial first/last period the panel leaves out (the same for every shard)
+    result.summary.setdefault("dropped_partial_period", partial_periods(history, cfg.freq, end, known_days))
     folder = _staging(lake, day, run_id) / f"shard={spec['shard']}"
     for name, frame in (
         ("forecasts", result.forecasts),
@@ -138,7 +142,8 @@ def publish(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any
     }
     for frame in combined.values():
         frame.insert(0, "run_date", day)
-    summary = merge_summaries(summaries) | {"run_date": ds, "run_id": run_id}
+    dropped = summaries[0].get("dropped_partial_period")
+    summary = merge_summaries(summaries) | {"dropped_partial_period": dropped, "run_date": ds, "run_id": run_id}
     outcome = validate(
         _validation_view(combined["forecasts"], cfg),
         "forecasts",

@@ -27,6 +27,7 @@ from salescast.validation import SuiteOutcome, render_html, validate
 log = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS = ["dt", "run_id", "source_file", LINE, "kind", "reason", "raw"]
+QUARANTINE_FILE = "rows.parquet"
 
 
 class DayRejected(Exception):
@@ -81,8 +82,32 @@ class IngestResult:
         return asdict(self) | {"healthy": self.healthy, "quarantined": self.quarantined}
 
 
+def next_step(day: date, quarantined: bool = True) -> str:
+    """What an operator does about a rejected day."""
+    where = f", bad records in quarantine/sales/dt={day}/rows.parquet" if quarantined else ""
+    return (
+        f"next: fix or replace the bad file(s) in landing/sales/{day}/ (the originals stay in "
+        f"raw/sales/dt={day}/{where}), then re-run the day: "
+        f"make run DAG=sales_ingest DATE={day}, clear the run in the Airflow UI, or "
+        f"python -m salescast ingest --start {day}"
+    )
+
+
 def landing_data_files(lake: Lake, day: date) -> list:
     return [p for p in lake.list_files(lake.landing_dir(day)) if is_data_file_name(p.name)]
+
+
+def landing_subfolders(lake: Lake, day: date) -> list[str]:
+    """Folders inside the day's landing folder: salescast does not read them."""
+    return [p.name for p in lake.iter_dirs(lake.landing_dir(day)) if is_data_file_name(p.name)]
+
+
+def subfolder_warning(day: date, names: list[str]) -> str:
+    folders = ", ".join(f"{n}/" for n in names)
+    return (
+        f"landing/sales/{day}/ has sub-folder(s) {folders} whose files are not read (only files directly "
+        "in the day's folder are): move them up if they belong to the day"
+    )
 
 
 def check_landing_ready(lake: Lake, day: date, settle_seconds: int, now: float | None = None) -> Readiness:
@@ -91,8 +116,12 @@ def check_landing_ready(lake: Lake, day: date, settle_seconds: int, now: float |
     folder = lake.landing_dir(day)
     files = landing_data_files(lake, day)
     names = [p.name for p in files]
+    subfolders = landing_subfolders(lake, day)
+    if subfolders:
+        log.warning(subfolder_warning(day, subfolders))
     if not files:
-        return Readiness(False, [], f"no data files yet in {folder}")
+        also = f" ({subfolder_warning(day, subfolders)})" if subfolders else ""
+        return Readiness(False, [], f"no data files yet in {folder}{also}")
     if (folder / READY_MARKER).exists():
         return Readiness(True, names, f"{READY_MARKER} marker present")
     now = time.time() if now is None else now
@@ -160,6 +189,27 @@ def _file_entries(entries: list[tuple[str, int | None, str, str | None]], day: d
     return frame[QUARANTINE_COLUMNS]
 
 
+def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.DataFrame]) -> str | None:
+    """Make ``quarantine/sales/dt=D/rows.parquet`` hold this run's bad records, and only them.
+
+    One file per day, replaced by a rename (one object write on S3), so a reader never counts
+    a record twice across re-runs and never sees half a file; a run with nothing to
+    quarantine removes the day's file. ``run=<id>/`` folders of the earlier layout go too."""
+    folder = lake.quarantine_dir(day, run_id).parent
+    target = folder / QUARANTINE_FILE
+    if frames:
+        pending = folder / f".{QUARANTINE_FILE}.{safe_run_id(run_id)}.tmp"
+        lake.write_parquet(pending, pd.concat(frames, ignore_index=True))
+        lake.move(pending, target)
+    for old in lake.iter_dirs(folder):
+        if old.name.startswith("run="):
+            lake.remove_tree(old)
+    if not frames:
+        lake.remove_tree(folder)
+        return None
+    return str(target)
+
+
 def standardize_day(
     lake: Lake,
     day: date,
@@ -180,6 +230,10 @@ def standardize_day(
     quarantine: list[pd.DataFrame] = []
     records_in = 0
     aggregating: set[str] = set()
+    header_only: list[str] = []
+    subfolders = landing_subfolders(lake, day)
+    if subfolders:
+        warnings.append(subfolder_warning(day, subfolders))
     for item in archived:
         data = (lake.raw_dir(day) / item.raw).read_bytes()
         try:
@@ -188,7 +242,10 @@ def standardize_day(
             unreadable[item.raw] = error.reason
             continue
         records_in += parsed.records
+        if parsed.encoding == "cp1252":
+            warnings.append(f"{item.raw}: not UTF-8, read as Windows-1252")
         if parsed.records == 0:
+            header_only.append(item.raw)
             warnings.append(f"{item.raw}: header only, no data records")
         if parsed.malformed:
             quarantine.append(
@@ -198,7 +255,7 @@ def standardize_day(
             )
         if parsed.mapping.aggregate:
             aggregating.add(parsed.mapping.name)
-        frames.append(landing_rows(parsed))
+        frames.append(landing_rows(parsed, day))
     if unreadable:
         quarantine.append(
             _file_entries(
@@ -254,13 +311,19 @@ def standardize_day(
             f"{invalid} of {records_in} records invalid ({result.bad_fraction:.1%}), above the "
             f"{max_bad_fraction:.1%} allowed by SALESCAST_MAX_BAD_ROW_FRACTION"
         )
+    if daily.empty and header_only:
+        result.problems.append(
+            f"no data records to publish: {', '.join(header_only)} "
+            f"{'has' if len(header_only) == 1 else 'have'} a header and no rows"
+        )
     for failure in landing_outcome.table_failures + daily_outcome.table_failures:
         result.problems.append(f"validation: {failure}")
+    for warning in warnings:
+        log.warning("ingest %s: %s", day, warning)
 
-    if quarantine:
-        target = lake.quarantine_dir(day, run_id) / "rows.parquet"
-        lake.write_parquet(target, pd.concat(quarantine, ignore_index=True))
-        result.quarantine = str(target)
+    result.quarantine = _replace_quarantine(lake, day, run_id, quarantine)
+    if result.problems:  # the last entry says what to do, in the CLI's and the Airflow task's message alike
+        result.problems.append(next_step(day, bool(result.quarantine)))
     report_dir = lake.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
     summary = result.to_dict()
     lake.write_json(report_dir / "validation.json", {"summary": summary, "suites": [o.result for o in outcomes]})

@@ -3,6 +3,8 @@
 Every column is read as text so that a bad value reaches validation as it was written,
 and every record keeps its line number so a quarantined row can be found in the raw file.
 A file that cannot be read at all raises :class:`UnreadableFile` with a specific reason.
+Text is UTF-8, UTF-16 with a BOM, or Windows-1252, decided per file and never by a lossy
+guess; the delimiter (, ; tab |) is detected from the header line.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from salescast.sources import SourceMapping, load_sources, match_source
+from salescast.sources import HeaderProblem, SourceMapping, match_source
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LINE = "line_number"
@@ -46,6 +49,8 @@ class ParsedFile:
     columns: dict[str, str]
     rows: pd.DataFrame
     malformed: list[MalformedRecord] = field(default_factory=list)
+    encoding: str | None = None  # text files: utf-8, utf-16 or cp1252
+    delimiter: str | None = None  # text files
 
     @property
     def records(self) -> int:
@@ -53,21 +58,80 @@ class ParsedFile:
         return len(self.rows) + len(self.malformed)
 
 
-def _decode(name: str, data: bytes) -> str:
+# A valid multi-byte UTF-8 sequence. Windows-1252 text almost never contains one (it would
+# take e.g. "Ã" followed by "©"), so a file that has one *and* bytes that are not UTF-8
+# mixes encodings, and no single decoding of it is right.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_DELIMITERS = ",;\t|"
+_SAVE_AS_UTF8 = "save the file as UTF-8 (CSV UTF-8 in Excel) and drop it again"
+
+
+def _where(data: bytes, offset: int) -> str:
+    line = data.count(b"\n", 0, offset) + 1
+    return f"line {line}, byte 0x{data[offset]:02x}"
+
+
+def _decode(name: str, data: bytes) -> tuple[str, str]:
+    text, encoding = _decode_text(name, data)
+    if "\x00" in text:  # valid UTF-8, but no CSV has NUL: UTF-16 without its mark, or a binary file
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise UnreadableFile(
+            name,
+            f"contains NUL bytes (first on line {line}): binary, or UTF-16 without a byte-order mark; {_SAVE_AS_UTF8}",
+        )
+    return text, encoding
+
+
+def _decode_text(name: str, data: bytes) -> tuple[str, str]:
+    """The file's text and its encoding: UTF-8 (with or without BOM), UTF-16 with a BOM, or
+    Windows-1252 (older tills). Anything else, or a mix, is refused: a wrong guess would
+    turn "Café" into another store than the one the UTF-8 files name."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            reason = f"not valid UTF-16 though it starts with a UTF-16 mark ({error.reason})"
+            raise UnreadableFile(name, reason) from None
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Exports from older tills are often Windows-1252; latin-1 keeps every byte.
-        return data.decode("latin-1")
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as error:
+        first_bad = error.start
+    if _UTF8_MULTIBYTE.search(data):
+        raise UnreadableFile(
+            name,
+            f"text encoding unknown: the file mixes UTF-8 and another encoding (first non-UTF-8 byte at "
+            f"{_where(data, first_bad)}), so no single reading of it is right; {_SAVE_AS_UTF8}",
+        )
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            name,
+            f"text encoding unknown: neither UTF-8 nor Windows-1252 (at {_where(data, error.start)}); {_SAVE_AS_UTF8}",
+        ) from None
 
 
-def _header_problem(name: str, header: list[str]) -> UnreadableFile:
-    expected = "; or ".join(f"{m.expected_header()} ({m.name})" for m in load_sources())
-    return UnreadableFile(name, f"unrecognised columns {header}: expected a header with {expected}")
+def _delimiter(text: str) -> str:
+    """The header line's delimiter among , ; tab | (csv.Sniffer); comma when it cannot tell."""
+    header = next((line for line in io.StringIO(text) if line.strip()), "")
+    try:
+        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
-def _read_csv(name: str, text: str) -> tuple[list[str], list[list[str]], list[int], list[MalformedRecord]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _header_problem(name: str, problem: HeaderProblem, delimiter: str | None) -> UnreadableFile:
+    read_as = f" (header read with delimiter {delimiter!r})" if delimiter and problem.unrecognised else ""
+    return UnreadableFile(name, f"{problem}{read_as}")
+
+
+def _read_csv(
+    name: str, text: str, delimiter: str
+) -> tuple[list[str], list[list[str]], list[int], list[MalformedRecord]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -86,7 +150,7 @@ def _read_csv(name: str, text: str) -> tuple[list[str], list[list[str]], list[in
                     MalformedRecord(
                         reader.line_num,
                         f"malformed record: {len(record)} fields where the header has {len(header)}",
-                        ",".join(record),
+                        delimiter.join(record),
                     )
                 )
                 continue
@@ -128,6 +192,7 @@ def parse_file(name: str, data: bytes) -> ParsedFile:
     if not data:
         raise UnreadableFile(name, "empty file (0 bytes)")
     malformed: list[MalformedRecord] = []
+    encoding = delimiter = None
     if lower.endswith(".parquet"):
         header, records, lines = _read_parquet(name, data)
     else:
@@ -138,13 +203,23 @@ def parse_file(name: str, data: bytes) -> ParsedFile:
                 raise UnreadableFile(name, f"not a valid gzip file: {error}") from None
             if not data:
                 raise UnreadableFile(name, "empty file (0 bytes after decompression)")
-        header, records, lines, malformed = _read_csv(name, _decode(name, data))
+        text, encoding = _decode(name, data)
+        delimiter = _delimiter(text)
+        header, records, lines, malformed = _read_csv(name, text, delimiter)
     if len(set(header)) != len(header):
         raise UnreadableFile(name, f"duplicate column names in header {header}")
-    matched = match_source(header)
-    if matched is None:
-        raise _header_problem(name, header)
-    mapping, columns = matched
+    try:
+        mapping, columns = match_source(header)
+    except HeaderProblem as problem:
+        raise _header_problem(name, problem, delimiter) from None
     rows = pd.DataFrame(records, columns=header, dtype=object)
     rows[LINE] = pd.Series(lines, dtype="int64")
-    return ParsedFile(name=name, mapping=mapping, columns=columns, rows=rows, malformed=malformed)
+    return ParsedFile(
+        name=name,
+        mapping=mapping,
+        columns=columns,
+        rows=rows,
+        malformed=malformed,
+        encoding=encoding,
+        delimiter=delimiter,
+    )

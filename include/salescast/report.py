@@ -17,6 +17,14 @@ import pandas as pd
 from salescast.lake import Lake
 
 
+def _literal_text():
+    """Draw every label as the characters it has: ids from data such as ``PROMO $\\foo$ pack``
+    would otherwise be parsed as math text (and fail) or as TeX."""
+    import matplotlib
+
+    return matplotlib.rc_context({"text.parse_math": False, "text.usetex": False})
+
+
 def _png(fig) -> bytes:  # noqa: ANN001 - matplotlib Figure
     import matplotlib.pyplot as plt
 
@@ -32,15 +40,16 @@ def _band_chart(history: pd.Series, forecast: pd.DataFrame, lo: str, mid: str, h
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    ax.plot(history.index, history.values, color="#333", lw=1.2, label="actual")
-    ax.fill_between(forecast.index, forecast[lo], forecast[hi], color="#4c8bf5", alpha=0.25, label=f"{lo}-{hi}")
-    ax.plot(forecast.index, forecast[mid], color="#1a56c4", lw=1.5, label=mid)
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    return _png(fig)
+    with _literal_text():
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        ax.plot(history.index, history.values, color="#333", lw=1.2, label="actual")
+        ax.fill_between(forecast.index, forecast[lo], forecast[hi], color="#4c8bf5", alpha=0.25, label=f"{lo}-{hi}")
+        ax.plot(forecast.index, forecast[mid], color="#1a56c4", lw=1.5, label=mid)
+        ax.set_title(title, fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.autofmt_xdate()
+        return _png(fig)
 
 
 def _bar_chart(values: dict[str, float], title: str) -> bytes:
@@ -49,16 +58,18 @@ def _bar_chart(values: dict[str, float], title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 2.8))
-    names = list(values)
-    ax.barh(names, [values[n] for n in names], color="#4c8bf5")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3, axis="x")
-    return _png(fig)
+    with _literal_text():
+        fig, ax = plt.subplots(figsize=(5, 2.8))
+        names = list(values)
+        ax.barh(names, [values[n] for n in names], color="#4c8bf5")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, axis="x")
+        return _png(fig)
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="t")
+    """An HTML table; cell text (ids from data) is escaped, never read as markup."""
+    return frame.to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="t", escape=True)
 
 
 def _fmt(value: Any, pattern: str = "{:.3f}") -> str:

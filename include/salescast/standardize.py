@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,10 @@ LANDING_COLUMNS = [
     "units",
     "units_raw",
     "revenue",
+    "revenue_raw",
     "unit_price",
+    "unit_price_raw",
+    "date_ambiguous",
     "excluded",
     "duplicate_of",
     "conflicting_key",
@@ -36,8 +40,9 @@ SALES_DAILY_COLUMNS = ["date", "store_id", "item_id", "units", "revenue", "sourc
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Strip text; empty strings become null so 'missing' has one meaning."""
-    stripped = values.astype("string").str.strip()
+    """Strip text and compose Unicode (NFC), so "Café" typed two ways is one id; empty
+    strings become null so 'missing' has one meaning."""
+    stripped = values.astype("string").str.strip().str.normalize("NFC")
     stripped = stripped.mask(stripped == "")
     return stripped.astype(object).where(stripped.notna(), None)
 
@@ -47,21 +52,64 @@ def _number(values: pd.Series) -> pd.Series:
     return numbers.where(np.isfinite(numbers))
 
 
-def _dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    """ISO date strings from the first format that parses each value; null when none does."""
+def _date_order(
+    parsed: dict[str, pd.Series], formats: tuple[str, ...], day: date | None
+) -> tuple[list[str], pd.Series]:
+    """Decide, for one file, between formats that read the same text as different dates
+    (``02/12/2010``: day-first or month-first). A value only one of them can read
+    (``13/12/2010``) settles it for the whole file; without one, the format that puts the
+    values on the landing folder's day wins (the first listed on a tie). A file with
+    values that only one order can read *and* values that only the other can read has no
+    single order: its values both could read are returned as ambiguous.
+
+    ``parsed`` maps each format to its reading of the file's distinct values."""
+    usable = list(formats)
+    index = next(iter(parsed.values())).index
+    ambiguous = pd.Series(False, index=index)
+    for first, second in combinations(formats, 2):
+        a, b = parsed[first], parsed[second]
+        differ = a.notna() & b.notna() & (a != b)
+        if not differ.any() or first not in usable or second not in usable:
+            continue
+        only_a, only_b = (a.notna() & b.isna()).any(), (b.notna() & a.isna()).any()
+        if only_a and only_b:
+            ambiguous |= differ
+            continue
+        if not only_a and not only_b and day is not None:
+            target = pd.Timestamp(day)
+            on_day_a = int((a[differ].dt.normalize() == target).sum())
+            on_day_b = int((b[differ].dt.normalize() == target).sum())
+            only_b = on_day_b > on_day_a
+        usable.remove(first if only_b else second)
+    return usable, ambiguous
+
+
+def _dates(values: pd.Series, formats: tuple[str, ...], day: date | None = None) -> tuple[pd.Series, pd.Series]:
+    """ISO date strings (null when no format reads a value) and a flag for values whose
+    day/month order this file cannot settle. The order is chosen per file from all its
+    values and the landing folder's day (:func:`_date_order`), never value by value."""
     text = _text(values)
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    for fmt in formats:
-        missing = parsed.isna() & text.notna()
-        if not missing.any():
-            break
-        attempt = pd.to_datetime(text[missing], format=fmt, errors="coerce")
-        parsed.loc[missing] = attempt.astype("datetime64[us]")
-    return parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None)
+    distinct = pd.Series(text.dropna().unique(), dtype=object)
+    parsed = {
+        fmt: pd.Series(pd.to_datetime(distinct, format=fmt, errors="coerce"), dtype="datetime64[us]") for fmt in formats
+    }
+    usable, ambiguous = _date_order(parsed, formats, day) if len(distinct) else (list(formats), distinct.isna())
+    chosen = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[us]")
+    for fmt in usable:
+        chosen = chosen.fillna(parsed[fmt])
+    chosen[ambiguous.to_numpy(dtype=bool)] = pd.NaT
+    iso = dict(zip(distinct, chosen.dt.strftime("%Y-%m-%d"), strict=True))
+    dates = text.map(iso).astype(object)
+    unclear = distinct[ambiguous.to_numpy(dtype=bool)]
+    return dates.where(dates.notna(), None), text.isin(unclear).astype(bool)
 
 
-def landing_rows(parsed: ParsedFile) -> pd.DataFrame:
-    """One canonical row per data record of the file, with the original record as JSON."""
+def landing_rows(parsed: ParsedFile, day: date | None = None) -> pd.DataFrame:
+    """One canonical row per data record of the file, with the original record as JSON.
+
+    ``day`` is the landing folder's day; it settles day/month order when the file cannot.
+    Each number keeps the text it came from (``*_raw``), so validation can tell a value
+    that is absent (allowed for revenue) from one that did not parse (never allowed)."""
     rows, cols, mapping = parsed.rows, parsed.columns, parsed.mapping
     original = [c for c in rows.columns if c != LINE]
     out = pd.DataFrame(index=rows.index)
@@ -76,13 +124,15 @@ def landing_rows(parsed: ParsedFile) -> pd.DataFrame:
 
     date_col = "timestamp" if "timestamp" in cols else "date"
     out["date_raw"] = _text(column(date_col))
-    out["date"] = _dates(column(date_col), mapping.date_formats)
+    out["date"], out["date_ambiguous"] = _dates(column(date_col), mapping.date_formats, day)
     out["store_id"] = _text(column("store_id"))
     item = _text(column("item_id"))
     out["item_id"] = item.str.upper().where(item.notna(), None) if mapping.aggregate else item
     out["units_raw"] = _text(column("units"))
     out["units"] = _number(column("units"))
     out["unit_price"] = _number(column("unit_price"))
+    out["unit_price_raw"] = _checked_text(column("unit_price"), "unit_price" in cols, "unit_price" in mapping.required)
+    out["revenue_raw"] = _checked_text(column("revenue"), "revenue" in cols, "revenue" in mapping.required)
     if "revenue" in cols:
         out["revenue"] = _number(column("revenue"))
     elif "unit_price" in cols:
@@ -99,6 +149,15 @@ def landing_rows(parsed: ParsedFile) -> pd.DataFrame:
     out["duplicate_of"] = None
     out["conflicting_key"] = False
     return out[LANDING_COLUMNS]
+
+
+def _checked_text(values: pd.Series, present: bool, required: bool) -> pd.Series:
+    """The text a number must parse from: null where nothing is to be checked (no such
+    column, or an empty optional value), "" for an empty required value."""
+    if not present:
+        return pd.Series([None] * len(values), index=values.index, dtype=object)
+    text = _text(values)
+    return text.where(text.notna(), "" if required else None).astype(object)
 
 
 def flag_day_level_problems(rows: pd.DataFrame, aggregating_sources: set[str]) -> pd.DataFrame:
@@ -138,7 +197,10 @@ def aggregate_daily(accepted: pd.DataFrame) -> pd.DataFrame:
         return frame[SALES_DAILY_COLUMNS]
     groups = accepted.groupby(KEY, sort=True, dropna=False)
     grouped = groups.agg(units=("units", "sum"), source_rows=(LINE, "size"))
-    grouped["revenue"] = groups["revenue"].sum(min_count=1)  # all-null stays null, not 0
+    # revenue is known only when every record summed into the row has it: a missing one
+    # makes the day's revenue unknown (null), never silently smaller
+    revenue = groups["revenue"].sum(min_count=1)
+    grouped["revenue"] = revenue.where(groups["revenue"].count() == grouped["source_rows"])
     daily = grouped.reset_index()
     daily["date"] = pd.to_datetime(daily["date"], format="%Y-%m-%d").dt.date
     return daily.astype(_DAILY_DTYPES)[SALES_DAILY_COLUMNS]

@@ -50,9 +50,9 @@ def test_ingest_days_then_rerun_a_day(ingest_env):
         frame = lake.read_parquet(lake.curated_dir(day) / DATA_FILE)
         assert set(frame["date"]) == {day}
         assert len(frame) == manifest["rows"]
-        assert manifest["quarantined"] == len(
-            lake.read_parquet(lake.quarantine_dir(day, manifest["run_id"]) / "rows.parquet")
-        )
+        quarantined = lake.read_parquet(lake.root / "quarantine" / "sales" / f"dt={day}" / "rows.parquet")
+        assert manifest["quarantined"] == len(quarantined)
+        assert set(quarantined["run_id"]) == {manifest["run_id"]}
         raw = sorted(p.name for p in Path(lake.raw_dir(day).path).iterdir())
         assert raw == sorted(p.name for p in (landing / day.isoformat()).iterdir() if p.name != "_READY")
 
@@ -85,8 +85,7 @@ def test_bad_file_fails_the_run_and_publishes_nothing(ingest_env):
         "publish": "upstream_failed",
     }
     assert not lake.curated_dir(day).exists()
-    (quarantine_run,) = list(lake.iter_dirs(lake.root / "quarantine" / "sales" / f"dt={day}"))
-    rows = lake.read_parquet(quarantine_run / "rows.parquet")
+    rows = lake.read_parquet(lake.root / "quarantine" / "sales" / f"dt={day}" / "rows.parquet")
     assert rows["kind"].tolist() == ["unreadable_file"] and rows["source_file"].tolist() == ["bad.csv"]
 
 

@@ -7,14 +7,10 @@ checks the rows equal those of the embedded mode for the same input.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,7 +23,7 @@ from salescast.lake import Lake
 from salescast.publish import DATA_FILE
 
 from ..dags.test_ingest_dag import run
-from ..net import free_port
+from ..net import point_aws_at
 
 pytestmark = pytest.mark.slow
 
@@ -36,44 +32,11 @@ FIRST, LAST = date(2025, 2, 20), date(2025, 3, 31)
 DAG_DAYS = [date(2025, 3, 30), date(2025, 3, 31)]
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    port = free_port()
-    server = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 @pytest.fixture
 def aws_env(moto_endpoint, home, airflow_db, monkeypatch):
     import boto3
 
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    for key, value in creds.items():
-        monkeypatch.setenv(key, value)
-    connection = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"region_name": "us-east-1", "endpoint_url": moto_endpoint},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    point_aws_at(monkeypatch, moto_endpoint)
     monkeypatch.setenv("SALESCAST_LAKE_URI", f"s3://{BUCKET}/{PREFIX}")
     monkeypatch.setenv("SALESCAST_SQL_ENGINE", "athena")
     monkeypatch.setenv("SALESCAST_ATHENA_DATABASE", "salescast_it")

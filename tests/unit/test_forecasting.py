@@ -79,7 +79,7 @@ def test_pure_weekly_pattern_is_forecast_nearly_exactly():
 def test_each_seasonal_model_learns_a_noisy_weekly_pattern(candidate):
     rng = np.random.default_rng(3)
     y = np.tile(WEEK * 10, 60) + rng.normal(0, 1.0, 420)
-    paths = candidate.forecast(y, [400, 420], 14, 7)
+    paths = candidate.forecast(y, [400, 420], 14, models.Context(m=7))
     assert paths.shape == (2, 14)
     error = np.abs(paths[0] - y[400:414]).mean()
     assert error < 6.0, f"{candidate.name} mean abs error {error:.2f} on a series with weekly swing 30..140"
@@ -128,7 +128,7 @@ def test_a_model_that_does_not_converge_is_skipped_and_counted(monkeypatch):
     with pytest.raises(models.ModelSkipped, match="did not converge"):
         models._guarded(noisy, "ets_damped")
 
-    def broken(y, origins, h, m):
+    def broken(y, origins, h, ctx):
         raise models.ModelSkipped("theta: did not converge")
 
     patched = tuple(models.Candidate(c.name, broken) if c.name == "theta" else c for c in models.CANDIDATES)
@@ -180,14 +180,19 @@ def test_lead_time_errors_and_safety_stock_arithmetic():
     errors = ss.lead_time_errors(points, actuals, lead_time=2)
     np.testing.assert_allclose(errors, [[0.0, 2.0, 3.0]])  # (2+0)-2, (0+4)-2, (4+1)-2
     stock = ss.safety_stock(np.arange(100.0).reshape(1, -1), np.array([3.0, 4.0, 5.0]), 2, 0.9, 1.0, None)
-    assert stock.safety_stock == pytest.approx(np.quantile(np.arange(100.0), 0.9))
+    # conformal: level 0.5 + 0.4 * 101 / 100 = 0.904, the order statistic above it: 90
+    assert stock.safety_stock == pytest.approx(90.0)
     assert stock.lead_time_demand == 7.0
     assert stock.reorder_point == pytest.approx(7.0 + stock.safety_stock)
     assert stock.method == "series_errors"
-    pooled = ss.safety_stock(
-        np.array([[1.0, 2.0]]), np.ones(7), 7, 0.5, scale=10.0, pooled_normalized=np.array([0.1, 0.3])
-    )
-    assert pooled.method == "pooled_errors" and pooled.safety_stock == pytest.approx(2.0)
+    # fewer than 30 own errors: the pooled shape quantile times the series' own error size
+    pooled = ss.safety_stock(np.array([[1.0, 3.0]]), np.ones(7), 7, 0.5, scale=10.0, pooled=(1.5, 0.7))
+    assert pooled.method == "pooled_errors" and pooled.safety_stock == pytest.approx(1.5 * 2.0 * 10.0)
+    blended = ss.safety_stock(np.arange(100.0).reshape(1, -1), np.ones(7), 7, 0.9, 1.0, pooled=(2.0, 0.0))
+    assert blended.safety_stock == pytest.approx((90.0 + 2.0 * np.arange(100.0).mean()) / 2)
+    assert ss.safety_stock(np.zeros((0, 0)), np.ones(7), 7, 0.9, 4.0, pooled=(2.0, 0.5)).safety_stock == 2.0
+    shape, scaled = ss.pooled_quantiles([np.array([[1.0, -1.0]]), np.array([[10.0, -10.0]])], 0.5)
+    assert (shape, scaled) == (pytest.approx(0.0), pytest.approx(0.0))
     negative = ss.safety_stock(-np.ones((1, 40)), np.ones(7), 7, 0.95, 1.0, None)
     assert negative.safety_stock == 0.0
 

@@ -75,7 +75,7 @@ def test_malformed_records_are_reported_with_their_line():
         ("a.csv.gz", gzip.compress(b""), "empty file (0 bytes after decompression)"),
         ("a.parquet", b"PAR1garbage", "not a valid Parquet file"),
         ("a.xlsx", b"PK\x03\x04", "unsupported file type"),
-        ("a.csv", b"sku;qty;when\nA1;3;yesterday\n", "unrecognised columns ['sku;qty;when']"),
+        ("a.csv", b"sku;qty;when\nA1;3;yesterday\n", "unrecognised columns ['sku', 'qty', 'when']"),
         ("a.csv", b"date,store_id,item_id,units,units\n", "duplicate column names"),
     ],
 )

@@ -3,15 +3,16 @@
 Input is canonical daily rows (``date, store_id, item_id, units``). Missing periods are zero
 sales; a series starts at its first sale, so new items have short histories. Each series
 gets a rolling-origin backtest with ``windows`` windows of ``horizon`` periods; candidates
-are scored by mean wQL with cross-fitted calibrated quantiles and the lowest wins. Short,
-all-zero or constant series get a simple model and a recorded reason instead.
+(and their equal-weight combination) are scored by mean wQL with cross-fitted calibrated
+quantiles and the lowest wins. Short, all-zero or constant series get a simple model and a
+recorded reason instead.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -21,7 +22,9 @@ import pandas as pd
 
 from salescast.forecasting import calibration, models
 from salescast.forecasting import safety_stock as ss
+from salescast.forecasting.calendar import UnknownCountry, check_countries, holiday_matrix
 from salescast.forecasting.metrics import ScoreSums, mase_scale
+from salescast.forecasting.progress import Progress
 
 REQUIRED = ("date", "store_id", "item_id", "units")
 # Calibration wants at least this many residuals per series: short horizons get extra windows.
@@ -42,6 +45,7 @@ class ForecastConfig:
     service_level: float = 0.95
     intermittent_zero_share: float = 0.4
     candidates: tuple[str, ...] | None = None
+    holidays: tuple[str, ...] = ()  # ISO country codes whose holidays are regressors (daily data)
 
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.windows < 1:
@@ -50,8 +54,12 @@ class ForecastConfig:
             raise ForecastInputError(f"quantiles must be strictly between 0 and 1, got {self.quantiles}")
         object.__setattr__(self, "quantiles", tuple(sorted(self.quantiles)))
         object.__setattr__(self, "freq", normalize_freq(self.freq))
+        try:
+            object.__setattr__(self, "holidays", check_countries(self.holidays))
+        except UnknownCountry as error:
+            raise ForecastInputError(str(error)) from None
         if self.candidates is not None:
-            unknown = set(self.candidates) - {c.name for c in models.CANDIDATES}
+            unknown = set(self.candidates) - {c.name for c in models.CANDIDATES} - {models.COMBO}
             if unknown:
                 raise ForecastInputError(f"unknown candidate models: {sorted(unknown)}")
 
@@ -84,12 +92,27 @@ def normalize_freq(freq: str) -> str:
 
 
 def season_length(freq: str, n: int) -> int:
-    """Weekly cycle for daily data; yearly for weekly and monthly data when 3 years exist."""
+    """Weekly cycle for daily data; yearly for weekly and monthly data once 2 years exist
+    (one year to copy, one to learn from: seasonal naive keeps last year's peak from then on)."""
     if freq == "D":
         return 7
     if freq == "ME":
-        return 12 if n >= 36 else 1
-    return 52 if n >= 3 * 52 else 1
+        return 12 if n >= 24 else 1
+    return 52 if n >= 2 * 52 else 1
+
+
+def periods_per_year(freq: str) -> float | None:
+    """Length of the yearly cycle for Fourier terms; monthly data use seasonal dummies instead."""
+    return {"D": 365.25, "ME": None}.get(freq, 365.25 / 7)
+
+
+# Periods whose mean absolute sales size the residuals (calibration.level): four weeks of
+# days, a quarter of weeks, a year of months (shorter would confound the season with level).
+LEVEL_WINDOW = {"D": 28, "ME": 12}
+
+
+def level_window(freq: str) -> int:
+    return LEVEL_WINDOW.get(freq, 13)
 
 
 @dataclass
@@ -111,6 +134,62 @@ def _impute_missing_days(values: np.ndarray, missing: np.ndarray, season: int) -
                 break
 
 
+def _partial_span(
+    days: pd.Series, freq: str, last: pd.Timestamp, daily: bool
+) -> dict[str, dict[str, Any] | None] | None:
+    """The first and last period of a weekly or monthly panel when the days cover them only in part.
+
+    ``days`` are the history's (normalised) dates up to ``last``, the day it is known through.
+    Returns None when the rows are already one per period (every date on the same day of its
+    week or month: weekly totals dated Monday, monthly totals dated the 1st or month end), as
+    each then stands for its whole period; ``daily`` (the published days are known) skips that
+    test. Otherwise ``{"leading": ..., "trailing": ...}``, each None or the partial period."""
+    period = "M" if freq == "ME" else freq
+    distinct = pd.DatetimeIndex(days.unique())
+    spans = distinct.to_period(period)
+    starts, ends = spans.start_time.normalize(), spans.end_time.normalize()
+    if not daily and ((distinct - starts).nunique() == 1 or (ends - distinct).nunique() == 1):
+        return None
+    first = distinct.min()
+    head, tail = first.to_period(period), last.to_period(period)
+
+    def entry(span: pd.Period, seen_from: pd.Timestamp, seen_to: pd.Timestamp) -> dict[str, Any] | None:
+        start, end = span.start_time.normalize(), span.end_time.normalize()
+        seen_from, seen_to = max(seen_from, start), min(seen_to, end)
+        if seen_from == start and seen_to == end:
+            return None
+        return {
+            "period_end": f"{end:%Y-%m-%d}",
+            "first_day": f"{seen_from:%Y-%m-%d}",
+            "last_day": f"{seen_to:%Y-%m-%d}",
+            "days_seen": (seen_to - seen_from).days + 1,
+            "days_in_period": (end - start).days + 1,
+        }
+
+    return {"leading": entry(head, first, last), "trailing": entry(tail, first, last)}
+
+
+def partial_periods(
+    history: pd.DataFrame,
+    freq: str,
+    end: pd.Timestamp | None = None,
+    known_days: pd.DatetimeIndex | None = None,
+) -> dict[str, dict[str, Any] | None]:
+    """Which partial first and last period :func:`build_panel` leaves out (for run summaries).
+
+    Daily rows that start after a weekly or monthly period's first day, or end (at ``end``,
+    else at the last row) before its last day, saw that period only in part: summed, it would
+    read as a period of low sales. Each entry is None or the period's end, the first and last
+    day of it in the history, the days seen and the days it has."""
+    freq = normalize_freq(freq)
+    dates = pd.Series(pd.to_datetime(pd.Series(history["date"].unique()), errors="coerce").dropna())
+    dates = dates.dt.normalize()
+    last = pd.Timestamp(end).normalize() if end is not None else (dates.max() if len(dates) else None)
+    dates = dates[dates <= last] if last is not None else dates
+    span = None if freq == "D" or dates.empty else _partial_span(dates, freq, last, known_days is not None)
+    return span or {"leading": None, "trailing": None}
+
+
 def build_panel(
     history: pd.DataFrame,
     freq: str = "D",
@@ -120,7 +199,13 @@ def build_panel(
     """Dense series x period matrix; zeros where a known day has no row for a series.
 
     ``known_days`` lists the days whose data exist (published partitions); other days in the
-    range are imputed instead of being read as zero sales. Without it every day counts."""
+    range are imputed instead of being read as zero sales. Without it every day counts.
+
+    Weekly and monthly panels sum the days (imputed ones included) and hold complete periods
+    only: a first or last period the days cover in part (:func:`partial_periods`) is left out,
+    so the panel ends at the last complete period and the forecast's horizon step 1 is the
+    current, partial one (``_target_dates``). A series launched mid-period starts at its first
+    complete period."""
     missing = [c for c in REQUIRED if c not in history.columns]
     if missing:
         raise ForecastInputError(f"history is missing columns {missing}; it needs {list(REQUIRED)}")
@@ -137,21 +222,59 @@ def build_panel(
     frame["item_id"] = frame["item_id"].astype(str)
     last = pd.Timestamp(end) if end is not None else frame["date"].max()
     frame = frame[frame["date"] <= last]
-    if freq != "D":
-        period = "M" if freq == "ME" else freq
-        frame["date"] = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
-        last = last.to_period(period).end_time.normalize()
-    wide = frame.pivot_table(index=["store_id", "item_id"], columns="date", values="units", aggfunc="sum")
-    dates = pd.date_range(frame["date"].min(), last, freq=freq)
-    wide = wide.reindex(columns=dates, fill_value=0.0).fillna(0.0)
-    values = wide.to_numpy(dtype=float)
+    index = ["store_id", "item_id"]
     imputed = 0
-    if known_days is not None and freq == "D":
-        missing = ~dates.isin(pd.DatetimeIndex(known_days).normalize())
-        imputed = int(missing.sum())
-        _impute_missing_days(values, missing, 7)
+    span = None
+    if freq == "D":
+        wide = frame.pivot_table(index=index, columns="date", values="units", aggfunc="sum")
+        dates = pd.date_range(frame["date"].min(), last, freq=freq)
+        wide = wide.reindex(columns=dates, fill_value=0.0).fillna(0.0)
+        values = wide.to_numpy(dtype=float)
+        if known_days is not None:
+            missing = ~dates.isin(pd.DatetimeIndex(known_days).normalize())
+            imputed = int(missing.sum())
+            _impute_missing_days(values, missing, 7)
+    else:
+        period = "M" if freq == "ME" else freq
+        frame["date"] = frame["date"].dt.normalize()
+        last = last.normalize()
+        span = _partial_span(frame["date"], freq, last, known_days is not None)
+        ends = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
+        if known_days is None:
+            wide = frame.assign(date=ends).pivot_table(index=index, columns="date", values="units", aggfunc="sum")
+        else:  # unknown days are imputed on the daily grid first, then summed into periods
+            days = pd.date_range(frame["date"].min(), last, freq="D")
+            wide = frame.pivot_table(index=index, columns="date", values="units", aggfunc="sum")
+            daily = wide.reindex(columns=days, fill_value=0.0).fillna(0.0).to_numpy(dtype=float)
+            unknown = ~days.isin(pd.DatetimeIndex(known_days).normalize())
+            imputed = int(unknown.sum())
+            _impute_missing_days(daily, unknown, 7)
+            day_ends = days.to_period(period).end_time.normalize()
+            cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
+            wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
+        dates = pd.date_range(ends.min(), last.to_period(period).end_time.normalize(), freq=freq)
+        if span is not None:
+            dates = dates[int(span["leading"] is not None) : len(dates) - int(span["trailing"] is not None)]
+            if dates.empty:
+                raise ForecastInputError(
+                    f"history covers no complete period of {freq}: its days from {frame['date'].min():%Y-%m-%d} "
+                    f"to {last:%Y-%m-%d} fill no whole week or month, and a partial one would read as low sales. "
+                    "Give daily rows for at least one whole period, or forecast daily (freq D)"
+                )
+        wide = wide.reindex(columns=dates, fill_value=0.0).fillna(0.0)
+        values = wide.to_numpy(dtype=float)
     nonzero = values != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
+    if span is not None:  # a series launched mid-period: its first period is partial as well
+        kept = frame[(frame["date"] >= dates[0].to_period(period).start_time) & (frame["units"] != 0)]
+        launch = kept.groupby(index)["date"].min()
+        launch = launch[launch > dates[0]]  # first sale after the first period: launched in the history
+        launch = launch[launch != launch.dt.to_period(period).dt.start_time]
+        for row, day in zip(wide.index.get_indexer(launch.index), launch, strict=True):
+            at = first[row]
+            launched_in = day.to_period(period).end_time.normalize()
+            if at < len(dates) and dates[at] == launched_in and nonzero[row, at + 1 :].any():
+                first[row] = at + 1
     keys = wide.index.to_frame(index=False)
     return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed)
 
@@ -182,6 +305,10 @@ class SeriesOutcome:
     skipped: dict[str, str] = field(default_factory=dict)
     lead_errors: np.ndarray | None = None
     intermittent: bool = False
+    windows: int = 0
+    level: float = 1.0  # typical size of the series today: what level-scaled errors multiply
+    residuals: np.ndarray | None = None  # level-scaled errors of the chosen model [windows, h]
+    point: np.ndarray | None = None  # its point forecast, before clipping
 
 
 def _fallback(y: np.ndarray, cfg: ForecastConfig, model: str, reason: str, key: tuple[str, str]) -> SeriesOutcome:
@@ -197,47 +324,85 @@ def _fallback(y: np.ndarray, cfg: ForecastConfig, model: str, reason: str, key: 
     return SeriesOutcome(key[0], key[1], model, reason, q, mean, y)
 
 
-def forecast_series(y_full: np.ndarray, first: int, key: tuple[str, str], cfg: ForecastConfig) -> SeriesOutcome:
-    """Bake-off for one series; never raises for data reasons."""
+def _combination(results: list[CandidateResult]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean of the combination members' backtest and final paths, if two or more ran."""
+    members = [r for r in results if r.name in models.COMBO_MEMBERS]
+    if len(members) < 2:
+        return None
+    return np.mean([r.points for r in members], axis=0), np.mean([r.final for r in members], axis=0)
+
+
+def _score(
+    name: str,
+    points: np.ndarray,
+    final: np.ndarray,
+    actuals: np.ndarray,
+    levels: np.ndarray,
+    scale: float,
+    cfg: ForecastConfig,
+) -> CandidateResult:
+    quantiles = calibration.crossfit(points, actuals, cfg.quantiles, levels)
+    sums = ScoreSums(cfg.quantiles)
+    for i in range(points.shape[0]):
+        sums.add(actuals[i], quantiles[i], scale)
+    return CandidateResult(name, sums, points, final)
+
+
+def _short_history(y: np.ndarray, m: int, cfg: ForecastConfig, key: tuple[str, str], reason: str) -> SeriesOutcome:
+    """Too short for two backtest windows: seasonal naive once a whole season exists (its
+    band from the seasonal differences seen so far), the recent mean before that."""
+    if m <= 1 or y.size < m + 4:
+        return _fallback(y, cfg, "recent_mean", reason, key)
+    point = np.resize(y[-m:], cfg.horizon)
+    diffs = y[m:] - y[:-m]
+    offset = calibration.conformal_quantiles(diffs, cfg.quantiles)[:, None] * np.ones(cfg.horizon)
+    quantiles = calibration.assemble(point, offset)
+    return SeriesOutcome(key[0], key[1], "seasonal_naive", reason, quantiles, np.clip(point, 0, None), y)
+
+
+def forecast_series(
+    y_full: np.ndarray,
+    first: int,
+    key: tuple[str, str],
+    cfg: ForecastConfig,
+    events: np.ndarray | None = None,
+) -> SeriesOutcome:
+    """Bake-off for one series; never raises for data reasons.
+
+    ``events`` are holiday regressors aligned with ``y_full`` and extended ``horizon``
+    periods past its end (see :mod:`salescast.forecasting.calendar`)."""
     y = np.asarray(y_full[first:], dtype=float)
     h, k = cfg.horizon, cfg.backtest_windows
     m = season_length(cfg.freq, len(y))
-    need = k * h + max(2 * m, 8) + 2
+    warmup = max(2 * m, 8) + 2
     if y.size == 0 or not np.any(y):
         return _fallback(y, cfg, "zero", "all zeros: no sales in the history", key)
-    if y.size < need:
-        return _fallback(y, cfg, "recent_mean", f"short history: {y.size} periods, backtest needs {need}", key)
     if np.ptp(y) == 0:
         return _fallback(y, cfg, "recent_mean", "constant series", key)
+    k = min(k, (y.size - warmup) // h)  # a short series gets the windows it has room for
+    if k < 2:
+        reason = f"short history: {y.size} periods, two backtest windows need {2 * h + warmup}"
+        return _short_history(y, m, cfg, key, reason)
 
     n = y.size
     origins = [n - (k - i) * h for i in range(k)] + [n]
-    actuals = np.stack([y[o : o + h] for o in origins[:k]])
-    scale = mase_scale(y[: origins[0]], m)
     intermittent = float(np.mean(y[-models.TRAIN_WINDOW :] == 0)) >= cfg.intermittent_zero_share
-    allowed = set(cfg.candidates) if cfg.candidates else None
-    results: list[CandidateResult] = []
-    skipped: dict[str, str] = {}
-    for cand in models.CANDIDATES:
-        if (allowed is not None and cand.name not in allowed) or (cand.intermittent_only and not intermittent):
-            continue
-        try:
-            paths = cand.forecast(y, origins, h, m)
-        except models.ModelSkipped as why:
-            skipped[cand.name] = str(why)
-            continue
-        points = paths[:k]
-        quantiles = calibration.crossfit(points, actuals, cfg.quantiles)
-        sums = ScoreSums(cfg.quantiles)
-        for i in range(k):
-            sums.add(actuals[i], quantiles[i], scale)
-        results.append(CandidateResult(cand.name, sums, points, paths[k]))
+    ctx = models.Context(
+        m=m,
+        year=periods_per_year(cfg.freq),
+        events=None if events is None or not events.shape[1] else np.asarray(events[first:], dtype=float),
+    )
+    results, skipped = _bake_off(y, origins, ctx, cfg, intermittent)
     if not results:
         outcome = _fallback(y, cfg, "recent_mean", "every candidate failed: " + "; ".join(skipped.values()), key)
         outcome.skipped = skipped
         return outcome
     best = min(results, key=lambda r: float(r.sums.ql.sum()))
-    final_q = calibration.assemble(best.final, calibration.offsets(actuals - best.points, cfg.quantiles))
+    ran = [r.name for r in results]
+    points, actuals, levels = _calibration_windows(y, origins, best, ran, ctx, cfg.freq)
+    scaled = (actuals - points) / levels[:, None]
+    final_level = calibration.level(y, n, level_window(cfg.freq))
+    final_q = calibration.assemble(best.final, calibration.offsets(scaled, cfg.quantiles) * final_level)
     return SeriesOutcome(
         store_id=key[0],
         item_id=key[1],
@@ -248,14 +413,113 @@ def forecast_series(y_full: np.ndarray, first: int, key: tuple[str, str], cfg: F
         history=y,
         candidates={r.name: r.sums for r in results},
         skipped=skipped,
-        lead_errors=ss.lead_time_errors(best.points, actuals, cfg.lead_time),
+        lead_errors=ss.lead_time_errors(points, actuals, cfg.lead_time) / levels[:, None],
         intermittent=intermittent,
+        windows=k,
+        level=final_level,
+        residuals=scaled,
+        point=best.final,
     )
 
 
-def _run_chunk(args: tuple[np.ndarray, np.ndarray, list[tuple[str, str]], ForecastConfig]) -> list[SeriesOutcome]:
-    values, first, keys, cfg = args
-    return [forecast_series(values[i], int(first[i]), keys[i], cfg) for i in range(len(keys))]
+def _windows(y: np.ndarray, origins: Sequence[int], h: int, freq: str) -> tuple[np.ndarray, np.ndarray]:
+    """Actuals ``[k, h]`` after each origin and the series' level at each origin."""
+    actuals = np.stack([y[o : o + h] for o in origins])
+    levels = np.array([calibration.level(y, o, level_window(freq)) for o in origins])
+    return actuals, levels
+
+
+def _bake_off(
+    y: np.ndarray, origins: list[int], ctx: models.Context, cfg: ForecastConfig, intermittent: bool
+) -> tuple[list[CandidateResult], dict[str, str]]:
+    """Every eligible candidate (and the combination) scored on the backtest windows."""
+    h, k = cfg.horizon, len(origins) - 1
+    actuals, levels = _windows(y, origins[:k], h, cfg.freq)
+    scale = mase_scale(y[: origins[0]], ctx.m)
+    allowed = set(cfg.candidates) if cfg.candidates else None
+    results: list[CandidateResult] = []
+    skipped: dict[str, str] = {}
+    for cand in models.CANDIDATES:
+        if (allowed is not None and cand.name not in allowed) or (cand.intermittent_only and not intermittent):
+            continue
+        try:
+            paths = cand.forecast(y, origins, h, ctx)
+        except models.ModelSkipped as why:
+            skipped[cand.name] = str(why)
+            continue
+        results.append(_score(cand.name, paths[:k], paths[k], actuals, levels, scale, cfg))
+    combined = _combination(results)
+    if combined is not None and (allowed is None or models.COMBO in allowed):
+        results.append(_score(models.COMBO, *combined, actuals, levels, scale, cfg))
+    return results, skipped
+
+
+def _paths(name: str, ran: Sequence[str], y: np.ndarray, origins: list[int], h: int, ctx: models.Context) -> np.ndarray:
+    """One candidate's (or the combination's) forecasts from other origins."""
+    by_name = {c.name: c for c in models.CANDIDATES}
+    if name != models.COMBO:
+        return by_name[name].forecast(y, origins, h, ctx)
+    members = [m for m in models.COMBO_MEMBERS if m in ran]
+    return np.mean([by_name[member].forecast(y, origins, h, ctx) for member in members], axis=0)
+
+
+def _calibration_windows(
+    y: np.ndarray, origins: list[int], best: CandidateResult, ran: Sequence[str], ctx: models.Context, freq: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows whose errors size the final band and the safety stock: the backtest windows
+    plus as many older ones, forecast by the chosen model only.
+
+    The winner of a bake-off is partly the luckiest candidate on the backtest windows, so
+    its errors there understate what comes next (the winner's curse: bands too narrow on
+    smooth series with many near-equal candidates). Windows it was not chosen on correct
+    that, and double the residuals behind each quantile."""
+    k, h = best.points.shape
+    actuals, levels = _windows(y, origins[:k], h, freq)
+    warmup = max(2 * ctx.m, 8) + 2
+    extra = [origins[0] - j * h for j in range(k, 0, -1) if origins[0] - j * h >= warmup]
+    if not extra:
+        return best.points, actuals, levels
+    try:
+        older = _paths(best.name, ran, y, extra, h, ctx)
+    except models.ModelSkipped:
+        return best.points, actuals, levels
+    old_actuals, old_levels = _windows(y, extra, h, freq)
+    return np.vstack([older, best.points]), np.vstack([old_actuals, actuals]), np.concatenate([old_levels, levels])
+
+
+Chunk = tuple[np.ndarray, np.ndarray, list[tuple[str, str]], ForecastConfig, np.ndarray | None]
+
+
+def _run_chunk(args: Chunk) -> list[SeriesOutcome]:
+    values, first, keys, cfg, events = args
+    return [forecast_series(values[i], int(first[i]), keys[i], cfg, events) for i in range(len(keys))]
+
+
+def _run_chunks(tasks: list[Chunk], jobs: int, progress: Progress) -> list[SeriesOutcome]:
+    """Run chunks in this process or in ``jobs`` forked workers, reporting each chunk done."""
+    outcomes: list[SeriesOutcome] = []
+    if jobs <= 1:
+        for task in tasks:
+            for i in range(len(task[2])):
+                values, first, keys, cfg, events = task
+                outcomes.append(forecast_series(values[i], int(first[i]), keys[i], cfg, events))
+                progress.update()
+        return outcomes
+    # Workers are forked: they share the parent's imports and its single-threaded BLAS
+    # (see salescast.threads), so `jobs` processes use `jobs` cores, not jobs x cores.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+        for part in as_completed([pool.submit(_run_chunk, task) for task in tasks]):
+            done = part.result()
+            outcomes.extend(done)
+            progress.update(len(done))
+    return outcomes
+
+
+def _events(dates: pd.DatetimeIndex, cfg: ForecastConfig) -> np.ndarray | None:
+    """Holiday regressors over the panel's days and the horizon after it (daily data only)."""
+    if not cfg.holidays or cfg.freq != "D":
+        return None
+    return holiday_matrix(dates.append(_target_dates(dates[-1], cfg)), cfg.holidays)
 
 
 @dataclass
@@ -280,19 +544,48 @@ def run_forecast(
     keys = list(zip(panel.keys["store_id"], panel.keys["item_id"], strict=True))
     index = [i for i, (s, it) in enumerate(keys) if shard is None or shard_of(s, it, n_shards) == shard]
     jobs = max(1, min(jobs, len(index) or 1))
-    chunks = [index[j :: jobs * 4] for j in range(jobs * 4)] if jobs > 1 else [index]
-    tasks = [(panel.values[c], panel.first[c], [keys[i] for i in c], cfg) for c in chunks if c]
-    # Workers are forked: they share the parent's imports and its single-threaded BLAS
-    # (see salescast.threads), so `jobs` processes use `jobs` cores, not jobs x cores.
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            outcomes = [o for part in pool.map(_run_chunk, tasks) for o in part]
-    else:
-        outcomes = [o for task in tasks for o in _run_chunk(task)]
+    # small chunks keep both workers busy to the end and the progress fine-grained
+    n_chunks = min(len(index), jobs * 40) if jobs > 1 else 1
+    chunks = [index[j::n_chunks] for j in range(n_chunks)] if jobs > 1 else [index]
+    events = _events(panel.dates, cfg)
+    tasks = [(panel.values[c], panel.first[c], [keys[i] for i in c], cfg, events) for c in chunks if c]
+    progress = Progress(len(index), desc=f"forecast{'' if shard is None else f' shard {shard}'}")
+    try:
+        outcomes = _run_chunks(tasks, jobs, progress)
+    finally:
+        progress.close()
     outcomes.sort(key=lambda o: (o.store_id, o.item_id))
+    pool_bands(outcomes, cfg)
     result = assemble_result(outcomes, panel.dates[-1], cfg)
     result.summary["imputed_days"] = panel.imputed_days
+    result.summary["dropped_partial_period"] = partial_periods(history, cfg.freq, end, known_days)
     return result
+
+
+# Fewer comparable series than this: each keeps the band of its own errors alone.
+MIN_POOL_SERIES = 10
+
+
+def pool_bands(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> None:
+    """Average each series' standardized error quantiles with a prior from comparable series
+    (same intermittent class) of this run or shard, and rebuild its band in place.
+
+    What is pooled is the *shape* of the errors (each series' errors divided by their own
+    mean absolute size), never their size: a smooth series keeps its narrow band, a noisy
+    one its wide band, and both get tails estimated from thousands of errors instead of a
+    few dozen."""
+    for flag in (False, True):
+        group = [o for o in outcomes if o.residuals is not None and o.intermittent == flag]
+        if len(group) < MIN_POOL_SERIES:
+            continue
+        standardized = [calibration.standardized(o.residuals)[0] for o in group]
+        sizes = [max(float(np.mean(np.abs(z))), 1e-12) for z in standardized]
+        shape = calibration.conformal_quantiles(
+            np.concatenate([z / size for z, size in zip(standardized, sizes, strict=True)]), cfg.quantiles
+        )
+        for o, size in zip(group, sizes, strict=True):
+            offsets = calibration.offsets(o.residuals, cfg.quantiles, shape * size) * o.level
+            o.quantiles = calibration.assemble(o.point, offsets)
 
 
 def _target_dates(last: pd.Timestamp, cfg: ForecastConfig) -> pd.DatetimeIndex:
@@ -307,10 +600,15 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
     per_model: dict[str, ScoreSums] = {}
     chosen = ScoreSums(cfg.quantiles)
     skips: dict[str, int] = {}
-    pooled = [
-        o.lead_errors.ravel() / ss.level_scale(o.history, cfg.lead_time) for o in outcomes if o.lead_errors is not None
-    ]
-    pooled_errors = np.concatenate(pooled) if pooled else np.array([])
+    # comparable series only: smooth and intermittent demand have differently shaped errors
+    # comparable series only: smooth and intermittent demand have differently shaped errors
+    pooled = {
+        flag: ss.pooled_quantiles(
+            [o.lead_errors for o in outcomes if o.lead_errors is not None and o.intermittent == flag],
+            cfg.service_level,
+        )
+        for flag in (False, True)
+    }
     stock_rows: list[dict[str, Any]] = []
     covered = total = 0
     for o in outcomes:
@@ -324,7 +622,7 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
         forecast_rows.append(frame)
         for name in o.skipped:
             skips[name] = skips.get(name, 0) + 1
-        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": cfg.backtest_windows}
+        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": o.windows}
         if not o.candidates:
             metric_rows.append(
                 base | {"model": o.model, "chosen": True, "reason": o.reason, "skipped_models": len(o.skipped)}
@@ -339,14 +637,13 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
                 | {"skipped_models": len(o.skipped)}
                 | sums.scores()
             )
-        scale = ss.level_scale(o.history, cfg.lead_time)
         errors = o.lead_errors if o.lead_errors is not None else np.zeros((0, 0))
-        stock = ss.safety_stock(errors, o.mean, cfg.lead_time, cfg.service_level, scale, pooled_errors)
+        stock = ss.safety_stock(errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent])
         if errors.size:
             if stock.method == "series_errors":
                 c, t = ss.achieved_service_level(errors, cfg.service_level)
             else:
-                c, t = int((errors <= stock.safety_stock).sum()), errors.size
+                c, t = int((errors <= stock.safety_stock / o.level).sum()), errors.size
             covered, total = covered + c, total + t
         stock_rows.append(
             {
@@ -357,6 +654,7 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
             }
             | {"safety_stock": stock.safety_stock, "lead_time_demand": stock.lead_time_demand}
             | {"reorder_point": stock.reorder_point, "method": stock.method, "model": o.model}
+            | {"error_samples": int(errors.size)}
         )
     forecasts = (
         pd.concat(forecast_rows, ignore_index=True)

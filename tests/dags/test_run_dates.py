@@ -1,0 +1,97 @@
+"""`make run DAG=... DATE=...` for any day: it runs the DAG, or fails saying why and what to do.
+
+Airflow creates no task instance for a logical date before a DAG's start_date (outside
+backfills), so `airflow dags test DAG D` then "succeeds" having run nothing. The DAGs' start
+date is one setting (SALESCAST_START_DATE, early by default), and `salescast run` refuses a
+date before it with the way to run that day.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from salescast.config import DAGS_DIR, REPO_ROOT
+from salescast.generate import PanelSpec, write_landing
+
+OLD_DAY = date(2010, 12, 1)  # Online Retail II starts in December 2009
+
+
+def make_run_command(dag_id: str, day: date) -> list[str]:
+    """The command `make run` executes (from `make -n`, so the test follows the Makefile)."""
+    plan = subprocess.run(
+        ["make", "-n", "run", f"DAG={dag_id}", f"DATE={day}"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    line = next(line for line in plan.stdout.splitlines() if "-m salescast" in line)
+    return shlex.split(line)
+
+
+def salescast_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SALESCAST_"))}
+    return env | {"SALESCAST_HOME": str(home), "SALESCAST_LANDING_SETTLE_SECONDS": "0"} | extra
+
+
+@pytest.mark.slow
+def test_make_run_for_a_day_before_2024_runs_the_dag_and_publishes(tmp_path):
+    env = salescast_env(tmp_path, SALESCAST_SENSOR_TIMEOUT_SECONDS="30", SALESCAST_SENSOR_POKE_SECONDS="1")
+    write_landing(PanelSpec(stores=2, items=5, seed=3), OLD_DAY, OLD_DAY, tmp_path / "lake" / "landing" / "sales")
+    done = subprocess.run(
+        make_run_command("sales_ingest", OLD_DAY), cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    partition = tmp_path / "lake" / "curated" / "sales_daily" / f"dt={OLD_DAY}"
+    assert (partition / "_SUCCESS").exists(), "the run succeeded without publishing the day"
+    assert json.loads((partition / "_SUCCESS").read_text())["rows"] > 0
+
+
+def test_make_run_refuses_a_day_before_the_start_date_and_says_how_to_run_it(tmp_path):
+    env = salescast_env(tmp_path, SALESCAST_START_DATE="2011-01-01")
+    done = subprocess.run(
+        make_run_command("sales_ingest", OLD_DAY), cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = done.stderr
+    assert "2010-12-01 is before the start date 2011-01-01 of the DAGs (SALESCAST_START_DATE)" in message
+    assert "SALESCAST_START_DATE=2010-12-01 make run DAG=sales_ingest DATE=2010-12-01" in message
+    assert "python -m salescast ingest --start 2010-12-01" in message
+    assert not (tmp_path / "airflow").exists()  # refused before Airflow started: nothing ran, nothing changed
+
+
+def test_the_airflow_passthrough_refuses_it_too(tmp_path):
+    env = salescast_env(tmp_path, SALESCAST_START_DATE="2011-01-01")
+    done = subprocess.run(
+        [sys.executable, "-m", "salescast", "airflow", "dags", "test", "sales_forecast", "2010-12-01"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "is before the start date 2011-01-01" in done.stderr
+
+
+def test_a_bad_start_date_names_the_variable(tmp_path):
+    env = salescast_env(tmp_path, SALESCAST_START_DATE="2010-13-01")
+    done = subprocess.run(
+        [sys.executable, "-m", "salescast", "run", "sales_ingest", "2011-01-01"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "SALESCAST_START_DATE='2010-13-01' is not a date" in done.stderr
+
+
+def test_every_dag_starts_on_the_configured_start_date(tmp_path):
+    probe = (
+        "import json; from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(DAGS_DIR)!r})\n"
+        "print(json.dumps({d: str(bag.dags[d].start_date.date()) for d in sorted(bag.dag_ids)}))"
+    )
+    for start in ("2009-12-01", None):
+        env = salescast_env(tmp_path, **({"SALESCAST_START_DATE": start} if start else {}))
+        env |= {"AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+        starts = json.loads(out.stdout.strip().splitlines()[-1])
+        assert set(starts) == {"sales_catalog", "sales_forecast", "sales_ingest"}
+        assert set(starts.values()) == {start or "2000-01-01"}, starts

@@ -1,0 +1,209 @@
+"""The newer parts of the engine, each against an answer worked out by hand: the seasonal-
+difference AR, the combination, holiday regressors, scale-free calibration, yearly seasons
+of weekly and monthly data, and the progress lines."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salescast.forecasting import calibration, models
+from salescast.forecasting.calendar import holiday_matrix
+from salescast.forecasting.engine import (
+    CandidateResult,
+    ForecastConfig,
+    ForecastInputError,
+    _combination,
+    forecast_series,
+    run_forecast,
+    season_length,
+)
+from salescast.forecasting.metrics import ScoreSums
+from salescast.forecasting.progress import Progress
+
+WEEK = np.array([3.0, 4.0, 5.0, 6.0, 9.0, 14.0, 11.0])
+
+
+def frame(y: np.ndarray, start: str, freq: str = "D") -> pd.DataFrame:
+    dates = pd.date_range(start, periods=len(y), freq=freq)
+    return pd.DataFrame({"date": dates, "store_id": "s", "item_id": "i", "units": y})
+
+
+# ---- sdiff_ar ------------------------------------------------------------------------
+
+
+def test_sdiff_ar_continues_a_linear_trend_on_top_of_the_season():
+    rng = np.random.default_rng(0)
+    t = np.arange(420)
+    y = 50 + 0.5 * t + np.tile(WEEK * 4, 60) + rng.normal(0, 0.05, 420)
+    paths = models.sdiff_ar(y, [406, 420], 14, models.Context(m=7))
+    # by hand: each day is the same weekday a week earlier plus 7 x 0.5 per week ahead
+    expected = np.array([y[420 - 7 + (j % 7)] + 3.5 * (1 + j // 7) for j in range(14)])
+    np.testing.assert_allclose(paths[1], expected, atol=0.3)
+    np.testing.assert_allclose(paths[0], y[406:420], atol=0.3)  # the backtest origin sees the same law
+
+
+def test_sdiff_ar_is_seasonal_naive_on_a_purely_seasonal_series():
+    y = np.tile(WEEK, 60) + np.random.default_rng(1).normal(0, 0.01, 420)
+    paths = models.sdiff_ar(y, [420], 7, models.Context(m=7))
+    np.testing.assert_allclose(paths[0], y[413:420], atol=0.05)
+
+
+def test_sdiff_ar_skips_short_series():
+    with pytest.raises(models.ModelSkipped, match="too short"):
+        models.sdiff_ar(np.arange(30.0), [30], 7, models.Context(m=7))
+
+
+# ---- combination ---------------------------------------------------------------------
+
+
+def _result(name: str, points: list[list[float]], final: list[float]) -> CandidateResult:
+    return CandidateResult(name, ScoreSums((0.5,)), np.array(points), np.array(final))
+
+
+def test_combination_is_the_mean_of_the_members_that_ran():
+    results = [
+        _result("ets_damped", [[1.0, 2.0]], [10.0, 10.0]),
+        _result("theta", [[3.0, 6.0]], [20.0, 40.0]),
+        _result("seasonal_naive", [[100.0, 100.0]], [100.0, 100.0]),  # not a member
+    ]
+    points, final = _combination(results)
+    np.testing.assert_allclose(points, [[2.0, 4.0]])
+    np.testing.assert_allclose(final, [15.0, 25.0])
+    assert _combination(results[:1]) is None  # one member is no combination
+
+
+def test_combination_competes_in_the_bake_off():
+    rng = np.random.default_rng(5)
+    y = np.tile(WEEK * 10, 60) + rng.normal(0, 3, 420)
+    outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14))
+    assert models.COMBO in outcome.candidates
+    only = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14, candidates=("ets_damped", "combo")))
+    assert set(only.candidates) == {"ets_damped"}  # a combination needs two members
+    with pytest.raises(ForecastInputError, match="unknown candidate"):
+        ForecastConfig(candidates=("prophet",))
+
+
+# ---- holidays ------------------------------------------------------------------------
+
+
+def test_holiday_matrix_marks_each_holiday_and_its_observed_day():
+    days = pd.date_range("2020-07-01", "2020-07-06")
+    matrix = holiday_matrix(days, ("US",))
+    marked = {str(d.date()) for d in days[matrix.any(axis=1)]}
+    assert marked == {"2020-07-02", "2020-07-03", "2020-07-04", "2020-07-05"}  # the days and their shoulders
+    on_day = matrix[:, 0::3]  # columns: holiday, day before, day after per name
+    assert {str(d.date()) for d in days[on_day.any(axis=1)]} == {"2020-07-03", "2020-07-04"}  # observed on Friday
+    assert (matrix.sum(axis=0) > 0).sum() == 3  # one holiday name, Independence Day, and its two shoulders
+    assert holiday_matrix(days, ()).shape == (6, 0)
+
+
+def test_holiday_regressors_move_the_forecast_on_a_holiday():
+    days = pd.date_range("2021-01-04", "2024-12-22")
+    hol = holiday_matrix(days, ("US",))[:, 0::3].any(axis=1)  # the holidays themselves, not their shoulders
+    rng = np.random.default_rng(2)
+    y = np.resize(WEEK * 20, len(days)) * np.where(hol, 0.2, 1.0) + rng.normal(0, 2, len(days))
+    history = frame(y, str(days[0].date()))
+    cfg = dict(horizon=7, candidates=("autoreg",))
+    plain = run_forecast(history, ForecastConfig(**cfg)).forecasts.set_index("date")
+    aware = run_forecast(history, ForecastConfig(**cfg, holidays=("US",))).forecasts.set_index("date")
+    christmas, before = date(2024, 12, 25), date(2024, 12, 24)
+    assert aware.loc[christmas, "p50"] < 0.4 * plain.loc[christmas, "p50"]  # sales drop to a fifth
+    assert aware.loc[before, "p50"] == pytest.approx(plain.loc[before, "p50"], rel=0.15)
+    with pytest.raises(ForecastInputError, match="unknown holiday countries"):
+        ForecastConfig(holidays=("XX",))
+
+
+# ---- seasons of weekly and monthly data ----------------------------------------------
+
+
+def test_season_lengths_take_the_year_from_two_years_of_history():
+    assert season_length("W-SUN", 103) == 1 and season_length("W-SUN", 104) == 52
+    assert season_length("ME", 23) == 1 and season_length("ME", 24) == 12
+    assert season_length("D", 30) == 7
+
+
+def test_weekly_data_with_two_years_keep_their_yearly_peak():
+    weeks = pd.date_range("2022-01-02", periods=2 * 52 + 36, freq="W-SUN")  # ends in early September
+    peak = weeks.isocalendar().week.isin([50, 51]).to_numpy()
+    rng = np.random.default_rng(4)
+    y = 100 + 200 * peak + rng.normal(0, 5, len(weeks))
+    result = run_forecast(frame(y, str(weeks[0].date()), "W-SUN"), ForecastConfig(horizon=16, freq="W"))
+    f = result.forecasts.assign(week=pd.to_datetime(result.forecasts["date"]).dt.isocalendar().week)
+    at_peak = f.loc[f["week"].isin([50, 51]), "p50"]
+    assert len(at_peak) == 2 and (at_peak > 220).all(), f[["date", "p50", "model"]]
+    assert (f.loc[~f["week"].isin([50, 51]), "p50"] < 160).all()
+
+
+def test_monthly_data_keep_season_and_growth():
+    season = np.array([80, 85, 95, 100, 105, 110, 115, 110, 100, 95, 90, 140.0])
+    rng = np.random.default_rng(6)
+    y = np.resize(season, 96) * (1 + 0.01 * np.arange(96)) + rng.normal(0, 2, 96)
+    result = run_forecast(frame(y, "2016-01-31", "ME"), ForecastConfig(horizon=12, freq="M"))
+    truth = season * (1 + 0.01 * np.arange(96, 108))
+    p50 = result.forecasts["p50"].to_numpy()
+    assert np.abs(p50 - truth).mean() / truth.mean() < 0.05
+    assert result.forecasts["date"].iloc[-1] == date(2024, 12, 31)
+
+
+# ---- calibration ---------------------------------------------------------------------
+
+
+def test_level_is_the_recent_mean_floored_by_a_tenth_of_the_long_mean():
+    y = np.array([10.0, 10.0, 10.0, 10.0, 0.0, 0.0])
+    assert calibration.level(y, 4, 2) == pytest.approx(10.0)
+    assert calibration.level(y, 6, 2) == pytest.approx(0.1 * np.mean(y))
+    assert calibration.level(np.zeros(5), 5, 2) > 0
+
+
+def test_scaled_crossfit_sizes_errors_by_the_level_at_each_origin():
+    points = np.array([[10.0], [100.0]])
+    actuals = np.array([[12.0], [110.0]])  # 20% and 10% above
+    q = calibration.crossfit(points, actuals, (0.5,), levels=np.array([10.0, 100.0]))
+    assert q[0, 0, 0] == pytest.approx(10.0 + 0.1 * 10.0)  # window 0 gets window 1's +10%
+    assert q[1, 0, 0] == pytest.approx(100.0 + 0.2 * 100.0)
+
+
+def test_calibrated_band_covers_eighty_percent_of_a_known_distribution():
+    """Series with known noise (Poisson, Gamma, growing levels): the p10-p90 band of the next
+    two weeks, drawn from the same processes, holds 75-85% of them."""
+    rng = np.random.default_rng(11)
+    start, n, h = "2023-01-02", 540, 14
+    rows, future = [], []
+    for s in range(60):
+        mean = np.resize(WEEK, n + h) * rng.uniform(1, 12) * (1 + rng.uniform(0, 0.001) * np.arange(n + h))
+        draw = rng.poisson(mean) if s % 2 else rng.gamma(4.0, mean / 4.0)
+        rows.append(frame(draw[:n], start).assign(item_id=f"i{s}"))
+        future.append(pd.DataFrame({"item_id": f"i{s}", "h": np.arange(h), "actual": draw[n:]}))
+    result = run_forecast(pd.concat(rows), ForecastConfig(horizon=h))
+    f = result.forecasts.assign(h=result.forecasts["horizon_step"] - 1).merge(pd.concat(future), on=["item_id", "h"])
+    inside = ((f["actual"] >= f["p10"]) & (f["actual"] <= f["p90"])).mean()
+    assert 0.75 <= inside <= 0.85, inside
+
+
+# ---- progress ------------------------------------------------------------------------
+
+
+def test_progress_logs_a_line_every_tenth_off_a_terminal(caplog):
+    caplog.set_level(logging.INFO, logger="salescast.forecast")
+    progress = Progress(40, desc="forecast", stream=io.StringIO())
+    for _ in range(40):
+        progress.update()
+    progress.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10
+    assert lines[0].startswith("forecast:  10%") and "4/40" in lines[0] and "series/s" in lines[0]
+    assert "40/40" in lines[-1]
+
+
+def test_run_forecast_reports_progress(caplog):
+    caplog.set_level(logging.INFO, logger="salescast.forecast")
+    history = pd.concat([frame(np.tile(WEEK, 20) + k, "2024-01-01").assign(item_id=f"i{k}") for k in range(10)])
+    run_forecast(history, ForecastConfig(horizon=7), jobs=2)
+    lines = [r.getMessage() for r in caplog.records if r.name == "salescast.forecast"]
+    assert lines and "10/10" in lines[-1]
