@@ -487,7 +487,7 @@ def run_salescast(case: Case, frame: pd.DataFrame, origins: list[pd.Timestamp], 
         horizon=case.horizon,
         freq=case.freq,
         quantiles=TAUS,
-        windows=2,
+        # backtest windows: the product default (ForecastConfig.windows)
         lead_time=case.lead_time,
         service_level=0.95,
         **extra,

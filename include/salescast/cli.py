@@ -524,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         fc.add_argument("--horizon", type=_at_least_one, default=7)
         fc.add_argument("--freq", type=_freq, default="D", help="D, W-SUN (any W-XXX) or M")
         fc.add_argument("--quantiles", type=_quantile_list, default="0.1,0.5,0.9")
-        fc.add_argument("--windows", type=_at_least_one, default=2, help="backtest windows of one horizon each")
+        fc.add_argument("--windows", type=_at_least_one, default=4, help="backtest windows of one horizon each")
         fc.add_argument("--lead-time", type=_at_least_one, default=7, help="periods, for safety stock")
         fc.add_argument("--service-level", type=_fraction, default=0.95)
         fc.add_argument("--jobs", type=_at_least_one, default=1, help="processes; use the number of cores")

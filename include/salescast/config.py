@@ -217,7 +217,7 @@ class Settings:
             landing_settle_seconds=_int("SALESCAST_LANDING_SETTLE_SECONDS", 60, 0, 86_400),
             sensor_poke_seconds=_int("SALESCAST_SENSOR_POKE_SECONDS", 300, 1, 86_400),
             sensor_timeout_seconds=_int("SALESCAST_SENSOR_TIMEOUT_SECONDS", 12 * 3600, 1, 7 * 86_400),
-            backtest_windows=_int("SALESCAST_BACKTEST_WINDOWS", 2, 1, 52),
+            backtest_windows=_int("SALESCAST_BACKTEST_WINDOWS", 4, 1, 52),
             lead_time=_int("SALESCAST_LEAD_TIME", 7, 1, 365),
             history_days=_int("SALESCAST_HISTORY_DAYS", 730, 14, 20 * 366),
             series_per_shard=_int("SALESCAST_SERIES_PER_SHARD", 500, 1, 10_000_000),

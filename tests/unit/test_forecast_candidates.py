@@ -207,3 +207,27 @@ def test_run_forecast_reports_progress(caplog):
     run_forecast(history, ForecastConfig(horizon=7), jobs=2)
     lines = [r.getMessage() for r in caplog.records if r.name == "salescast.forecast"]
     assert lines and "10/10" in lines[-1]
+
+
+# ---- safety stock on a small panel ---------------------------------------------------
+
+
+def test_safety_stock_of_a_small_panel_pools_only_what_is_comparable():
+    """A Poisson(10) seller gets a buffer near the textbook one, a constant seller none, and
+    a spiky neighbour changes neither of them by much."""
+    rng = np.random.default_rng(8)
+    n = 150
+    spiky = np.where(rng.random(n) < 0.05, 500.0, 1.0)
+    history = pd.concat(
+        [
+            frame(rng.poisson(10, n).astype(float), "2024-01-01").assign(item_id="poisson"),
+            frame(np.full(n, 4.0), "2024-01-01").assign(item_id="constant"),
+            frame(spiky, "2024-01-01").assign(item_id="spiky"),
+        ]
+    )
+    stock = run_forecast(history, ForecastConfig(horizon=7, lead_time=7)).safety_stock.set_index("item_id")
+    textbook = 1.645 * np.sqrt(7 * 10)  # normal approximation of 7 days of Poisson(10) demand
+    assert 0.5 * textbook < stock.loc["poisson", "safety_stock"] < 2.5 * textbook, stock
+    assert stock.loc["constant", "safety_stock"] == pytest.approx(0.0)
+    # two comparable series are no population to pool: each keeps its own errors, flagged as thin
+    assert stock.loc["poisson", "error_samples"] < 30 and stock.loc["poisson", "method"] == "few_errors"

@@ -40,7 +40,7 @@ class ForecastConfig:
     horizon: int = 7
     freq: str = "D"
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    windows: int = 2
+    windows: int = 4
     lead_time: int = 7
     service_level: float = 0.95
     intermittent_zero_share: float = 0.4
@@ -602,12 +602,13 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
     skips: dict[str, int] = {}
     # comparable series only: smooth and intermittent demand have differently shaped errors
     # comparable series only: smooth and intermittent demand have differently shaped errors
-    pooled = {
-        flag: ss.pooled_quantiles(
-            [o.lead_errors for o in outcomes if o.lead_errors is not None and o.intermittent == flag],
-            cfg.service_level,
-        )
+    groups = {
+        flag: [o.lead_errors for o in outcomes if o.lead_errors is not None and o.intermittent == flag]
         for flag in (False, True)
+    }
+    pooled = {  # a few series are no population: one odd neighbour would set everyone's buffer
+        flag: ss.pooled_quantiles(errors, cfg.service_level) if len(errors) >= MIN_POOL_SERIES else None
+        for flag, errors in groups.items()
     }
     stock_rows: list[dict[str, Any]] = []
     covered = total = 0
@@ -637,9 +638,9 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
                 | {"skipped_models": len(o.skipped)}
                 | sums.scores()
             )
-        errors = o.lead_errors if o.lead_errors is not None else np.zeros((0, 0))
+        errors = o.lead_errors if o.lead_errors is not None else ss.history_errors(o.history, cfg.lead_time) / o.level
         stock = ss.safety_stock(errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent])
-        if errors.size:
+        if o.lead_errors is not None and errors.size:  # out of sample: backtest errors only
             if stock.method == "series_errors":
                 c, t = ss.achieved_service_level(errors, cfg.service_level)
             else:

@@ -33,6 +33,16 @@ def lead_time_errors(points: np.ndarray, actuals: np.ndarray, lead_time: int) ->
     return np.stack([np.convolve(err[i], kernel, mode="valid") for i in range(k)])
 
 
+def history_errors(history: np.ndarray, lead_time: int, window: int = 56) -> np.ndarray:
+    """``[1, n]`` lead-time demand deviations from the mean over the recent history, for a
+    series that had no backtest (a short or constant one): its own variability, so a
+    constant seller is not buffered by other series' errors."""
+    recent = np.asarray(history[-window:], dtype=float)
+    if recent.size < lead_time:
+        return np.zeros((1, 0))
+    return np.convolve(recent - recent.mean(), np.ones(lead_time), mode="valid")[None, :]
+
+
 @dataclass
 class SafetyStock:
     safety_stock: float
@@ -56,12 +66,14 @@ def safety_stock(
     The lead-time sums of one window overlap, so even 30 of them hold little evidence
     about the tail: the series' own quantile is averaged with the pooled shape quantile
     times the series' own error size. With fewer than MIN_OWN_SAMPLES errors the pooled
-    shape alone is used (``pooled_errors``); with none, the pooled level-scaled quantile."""
+    shape alone is used (``pooled_errors``); with none, the pooled level-scaled quantile.
+    Without a pool (too few comparable series) a series with fewer than MIN_OWN_SAMPLES
+    errors still gets its own quantile, flagged ``few_errors``: thin evidence."""
     samples = errors.ravel()
     size = float(np.mean(np.abs(samples))) if samples.size else 0.0
     if pooled is None:
         buffer = float(conformal_quantiles(samples, [service_level])[0]) if samples.size else 0.0
-        method = "series_errors"
+        method = "series_errors" if samples.size >= MIN_OWN_SAMPLES else "few_errors"
     elif samples.size >= MIN_OWN_SAMPLES:
         buffer = (float(conformal_quantiles(samples, [service_level])[0]) + pooled[0] * size) / 2
         method = "series_errors"
