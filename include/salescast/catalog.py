@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from salescast.config import SQL_DIR
+from salescast.lake import SUCCESS_MARKER
 
 _IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
 _LOCATION = re.compile(r"\A(s3://[a-z0-9.\-]{3,63}(/[A-Za-z0-9_.\-=/]*)?|/[A-Za-z0-9_.\-=/ ]*)\Z")
@@ -191,15 +192,26 @@ def register_glue_partition(glue: Any, database: str, lake_uri: str, table: Tabl
     return True
 
 
+_PARTITION_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def duckdb_table_sql(table: Table, lake_path: Path) -> str:
     """A view over the table's Parquet files; an empty typed view while none are published."""
     folder = lake_path / table.prefix
-    files = sorted(folder.glob(f"{table.key}=*/*.parquet"))
-    if files:
+    published = sorted(
+        path.parent.name.split("=", 1)[1]
+        for path in folder.glob(f"{table.key}=*/{SUCCESS_MARKER}")
+        if _PARTITION_VALUE.match(path.parent.name.split("=", 1)[1])
+    )
+    if published:
+        # only partitions with _SUCCESS: one being re-published (marker removed) or left half
+        # written stays out of the views, as Glue partitions are only registered once published
         pattern = location(str(folder)) + f"/{table.key}=*/*.parquet"
+        keys = ", ".join(f"'{value}'" for value in published)
         return (
             f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM "
-            f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+            f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true) "
+            f'WHERE CAST("{table.key}" AS VARCHAR) IN ({keys})'
         )
     typed = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in _columns(table))
     key_type = "DATE"

@@ -136,3 +136,15 @@ def test_tables_cover_every_published_dataset():
     from salescast.forecast_tasks import DATASETS  # the three datasets the forecast DAG publishes
 
     assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS}
+
+
+def test_a_partition_without_success_marker_stays_out_of_the_views(lake_path, tmp_path):
+    """A partition being re-published (marker removed first) or left half-written is not data."""
+    (lake_path / "curated/sales_daily/dt=2025-03-02/_SUCCESS").unlink()
+    write(lake_path, "forecasts", "run_date", "2025-03-05", pd.DataFrame({"junk": [1]}))
+    (lake_path / "forecasts/run_date=2025-03-05/_SUCCESS").unlink()
+    warehouse = tmp_path / "w.duckdb"
+    counts = catalog.refresh_duckdb(lake_path, warehouse)
+    assert counts["sales_daily"] == 1 and counts["forecasts"] == 4
+    days = query(warehouse, "SELECT DISTINCT dt FROM sales_daily")["dt"].astype(str).tolist()
+    assert days == ["2025-03-01"]

@@ -59,6 +59,21 @@ def test_sdiff_ar_skips_short_series():
         models.sdiff_ar(np.arange(30.0), [30], 7, models.Context(m=7))
 
 
+# ---- ets_log -------------------------------------------------------------------------
+
+
+def test_ets_log_carries_a_season_that_grows_with_the_level():
+    """Multiplicative by construction: y = 100 * 1.01^t * s[t mod 12]. In logs that is a line
+    plus an additive season, so the forecast continues both: by hand, y[n + j]."""
+    season = np.array([0.8, 0.85, 0.9, 1.0, 1.05, 1.1, 1.2, 1.15, 1.0, 0.95, 0.9, 1.1])
+    t = np.arange(132)
+    y = 100 * 1.01**t * season[t % 12]
+    paths = models.ets_log(y, [108, 120], 12, models.Context(m=12))
+    np.testing.assert_allclose(paths[1], y[120:132], rtol=0.03)
+    with pytest.raises(models.ModelSkipped, match="above zero"):
+        models.ets_log(np.r_[y, 0.0], [120], 12, models.Context(m=12))
+
+
 # ---- combination ---------------------------------------------------------------------
 
 
