@@ -20,9 +20,10 @@ import pytest
 from salescast.ingest import DayRejected, archive_raw, check_landing_ready, ingest_day, standardize_day
 from salescast.lake import Lake
 from salescast.parsing import UnreadableFile, parse_file
-from salescast.publish import DATA_FILE
 from salescast.sources import load_sources
 from salescast.standardize import aggregate_daily, landing_rows
+
+from .test_ingest import curated
 
 DAY = date(2025, 3, 3)
 HEADER = "date,store_id,item_id,units,revenue\n"
@@ -38,10 +39,6 @@ def drop(lake: Lake, name: str, data: bytes | str, day: date = DAY) -> Path:
 
 def clean_rows(n: int, day: date = DAY, store: str = "S01") -> str:
     return "".join(f"{day},{store},I{i:04d},{i % 7 + 1},{(i % 7 + 1) * 2.5}\n" for i in range(n))
-
-
-def curated(lake: Lake, day: date = DAY) -> pd.DataFrame:
-    return lake.read_parquet(lake.curated_dir(day) / DATA_FILE)
 
 
 def quarantine_of(lake: Lake, result) -> pd.DataFrame:
