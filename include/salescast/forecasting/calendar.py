@@ -35,14 +35,10 @@ def check_countries(countries: Sequence[str]) -> tuple[str, ...]:
     return codes
 
 
-def holiday_matrix(dates: pd.DatetimeIndex, countries: Sequence[str]) -> np.ndarray:
-    """``[len(dates), n_holidays]`` 0/1 matrix; zero columns when no country is set."""
-    if not countries or len(dates) == 0:
-        return np.zeros((len(dates), 0))
+def holiday_days(countries: Sequence[str], years: range) -> dict[str, pd.DatetimeIndex]:
+    """Every holiday name (``US:Christmas Day``) -> its days, observed days included."""
     import holidays
 
-    days = pd.DatetimeIndex(dates).normalize()
-    years = range(days.min().year, days.max().year + 1)
     names: dict[str, set] = {}
     for country in countries:
         calendar = holidays.country_holidays(country, years=years, observed=True)
@@ -50,11 +46,29 @@ def holiday_matrix(dates: pd.DatetimeIndex, countries: Sequence[str]) -> np.ndar
             for name in str(label).split("; "):
                 key = f"{country}:{name.removesuffix(OBSERVED)}"
                 names.setdefault(key, set()).add(pd.Timestamp(day))
+    return {key: pd.DatetimeIndex(sorted(days)) for key, days in sorted(names.items())}
+
+
+def holiday_matrix(dates: pd.DatetimeIndex, countries: Sequence[str]) -> np.ndarray:
+    """Daily ``[len(dates), 3 * n_holidays]`` 0/1 matrix; zero columns when no country is set."""
+    if not countries or len(dates) == 0:
+        return np.zeros((len(dates), 0))
+    days = pd.DatetimeIndex(dates).normalize()
     columns = []
-    for key in sorted(names):
-        on = pd.DatetimeIndex(sorted(names[key]))
+    for on in holiday_days(countries, range(days.min().year, days.max().year + 1)).values():
         for shift in SHOULDERS:
             # a shoulder is never the holiday itself (e.g. when it is observed the day after)
             shoulder = (on + pd.Timedelta(days=shift)).difference(on) if shift else on
             columns.append(days.isin(shoulder))
     return np.column_stack(columns).astype(float) if columns else np.zeros((len(days), 0))
+
+
+def period_holiday_matrix(periods: pd.PeriodIndex, countries: Sequence[str]) -> np.ndarray:
+    """``[len(periods), n_holidays]`` 0/1: whether a day of each holiday falls in each period
+    (a week or a month); zero columns when no country is set."""
+    if not countries or len(periods) == 0:
+        return np.zeros((len(periods), 0))
+    first, last = periods.min().start_time, periods.max().end_time
+    calendar = holiday_days(countries, range(first.year, last.year + 1))
+    columns = [np.asarray(periods.isin(on.to_period(periods.freq)), dtype=float) for on in calendar.values()]
+    return np.column_stack(columns) if columns else np.zeros((len(periods), 0))

@@ -22,7 +22,7 @@ import pandas as pd
 
 from salescast.forecasting import calibration, models
 from salescast.forecasting import safety_stock as ss
-from salescast.forecasting.calendar import UnknownCountry, check_countries, holiday_matrix
+from salescast.forecasting.calendar import UnknownCountry, check_countries, holiday_matrix, period_holiday_matrix
 from salescast.forecasting.metrics import ScoreSums, mase_scale
 from salescast.forecasting.progress import Progress
 
@@ -45,7 +45,7 @@ class ForecastConfig:
     service_level: float = 0.95
     intermittent_zero_share: float = 0.4
     candidates: tuple[str, ...] | None = None
-    holidays: tuple[str, ...] = ()  # ISO country codes whose holidays are regressors (daily data)
+    holidays: tuple[str, ...] = ()  # ISO country codes whose holidays are regressors
 
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.windows < 1:
@@ -516,10 +516,13 @@ def _run_chunks(tasks: list[Chunk], jobs: int, progress: Progress) -> list[Serie
 
 
 def _events(dates: pd.DatetimeIndex, cfg: ForecastConfig) -> np.ndarray | None:
-    """Holiday regressors over the panel's days and the horizon after it (daily data only)."""
-    if not cfg.holidays or cfg.freq != "D":
+    """Holiday regressors over the panel's periods and the horizon after them."""
+    if not cfg.holidays:
         return None
-    return holiday_matrix(dates.append(_target_dates(dates[-1], cfg)), cfg.holidays)
+    span = dates.append(_target_dates(dates[-1], cfg))
+    if cfg.freq == "D":
+        return holiday_matrix(span, cfg.holidays)
+    return period_holiday_matrix(span.to_period("M" if cfg.freq == "ME" else cfg.freq), cfg.holidays)
 
 
 @dataclass
