@@ -76,7 +76,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "include"))
+sys.path.insert(0, str(ROOT / "include"))  # the anchor venv runs this script without salescast installed
 from salescast.threads import single_threaded_blas
 
 single_threaded_blas()  # before numpy is imported
@@ -84,7 +84,7 @@ single_threaded_blas()  # before numpy is imported
 import numpy as np
 import pandas as pd
 
-from salescast.forecasting.metrics import ScoreSums, mase_scale
+from salescast.forecast.metrics import ScoreSums, mase_scale
 
 OUT = ROOT / "bench" / "out"
 DATA_DIR = OUT / "data"
@@ -258,7 +258,7 @@ def synthetic_path() -> Path:
 
 def write_synthetic(path: Path) -> None:
     """Main venv: salescast's simulated retail panel (deterministic in the seed)."""
-    from salescast.generate import PanelSpec, simulate_panel
+    from salescast_dev.generate import PanelSpec, simulate_panel
 
     spec = PanelSpec(stores=SYNTH["stores"], items=SYNTH["items"], seed=SYNTH["seed"])
     panel = simulate_panel(spec, date.fromisoformat(SYNTH["start"]), date.fromisoformat(SYNTH["end"]))
@@ -496,7 +496,7 @@ def salescast_extra(case: Case) -> dict[str, Any]:
     """``holidays`` only if this engine's ForecastConfig knows the field."""
     import dataclasses
 
-    from salescast.forecasting.engine import ForecastConfig
+    from salescast.forecast.engine import ForecastConfig
 
     names = {f.name for f in dataclasses.fields(ForecastConfig)}
     return {"holidays": (case.country,)} if case.country and "holidays" in names else {}
@@ -504,7 +504,7 @@ def salescast_extra(case: Case) -> dict[str, Any]:
 
 def run_salescast(case: Case, frame: pd.DataFrame, origins: list[pd.Timestamp], jobs: int) -> dict[str, Any]:
     """All windows of the engine: forecasts, safety stock, model mix, wall seconds."""
-    from salescast.forecasting.engine import ForecastConfig, run_forecast
+    from salescast.forecast.engine import ForecastConfig, run_forecast
 
     extra = salescast_extra(case)
     cfg = ForecastConfig(

@@ -18,13 +18,10 @@ import argparse
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 from salescast.threads import single_threaded_blas
 
 single_threaded_blas()  # before numpy is imported
@@ -34,9 +31,9 @@ import pandas as pd
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
-from salescast.forecasting.engine import ForecastConfig, run_forecast
-from salescast.forecasting.metrics import ScoreSums
-from salescast.generate import PanelSpec, simulate_panel
+from salescast.forecast.engine import ForecastConfig, run_forecast
+from salescast.forecast.metrics import ScoreSums
+from salescast_dev.generate import PanelSpec, simulate_panel
 
 TAUS = (0.1, 0.5, 0.9)
 

@@ -11,18 +11,16 @@ import argparse
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import archive_raw, publish_day, standardize_day
+from salescast.ingest.pipeline import archive_raw, publish_day, standardize_day
 from salescast.lake import Lake
+from salescast_dev.generate import PanelSpec, write_landing
 
 
 def main() -> None:

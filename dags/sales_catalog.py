@@ -19,10 +19,10 @@ from datetime import timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
-from salescast import dag_defaults
-from salescast.alerts import notify_dag_failure
-from salescast.assets import FORECASTS, SALES_DAILY
 from salescast.config import Settings
+from salescast.ops import defaults
+from salescast.ops.alerts import notify_dag_failure
+from salescast.ops.assets import FORECASTS, SALES_DAILY
 
 settings = Settings.from_env()
 
@@ -30,11 +30,11 @@ settings = Settings.from_env()
 @dag(
     dag_id="sales_catalog",
     schedule=(SALES_DAILY | FORECASTS),
-    start_date=dag_defaults.start_date(settings),
+    start_date=defaults.start_date(settings),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=1),
-    default_args=dag_defaults.default_args(settings, execution_timeout=timedelta(minutes=15)),
+    default_args=defaults.default_args(settings, execution_timeout=timedelta(minutes=15)),
     tags=["salescast", "catalog", settings.sql_engine],
     doc_md=__doc__,
     on_failure_callback=notify_dag_failure,
@@ -42,18 +42,18 @@ settings = Settings.from_env()
 def sales_catalog() -> None:
     @task
     def days_to_register() -> list[str]:
-        from salescast.catalog_tasks import days_from_context
+        from salescast.catalog.tasks import days_from_context
 
         return days_from_context(get_current_context())
 
     if settings.sql_engine == "athena":
         from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
-        from salescast.catalog import VIEWS, athena_view  # light: Jinja over include/sql, no pandas
+        from salescast.catalog.sql import VIEWS, athena_view  # light: Jinja over include/sql, no pandas
 
         @task
         def register_partitions(days: list[str]) -> dict:
-            from salescast.catalog_tasks import glue_register
+            from salescast.catalog.tasks import glue_register
 
             return glue_register(days)
 
@@ -80,9 +80,9 @@ def sales_catalog() -> None:
 
         @task
         def refresh_duckdb(days: list[str]) -> dict:
-            from salescast.catalog_tasks import refresh_duckdb as refresh
+            from salescast.catalog.tasks import refresh_duckdb_catalog
 
-            counts = refresh()
+            counts = refresh_duckdb_catalog()
             print(f"catalog refreshed for {days}: {counts}")
             return counts
 

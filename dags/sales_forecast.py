@@ -14,20 +14,20 @@ from datetime import timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
-from salescast import dag_defaults
-from salescast.alerts import notify_dag_failure
-from salescast.assets import FORECASTS
 from salescast.config import Settings
+from salescast.ops import defaults
+from salescast.ops.alerts import notify_dag_failure
+from salescast.ops.assets import FORECASTS
 
 settings = Settings.from_env()
 
-default_args = dag_defaults.default_args(settings, max_retry_delay=timedelta(minutes=20))
+default_args = defaults.default_args(settings, max_retry_delay=timedelta(minutes=20))
 
 
 @dag(
     dag_id="sales_forecast",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dag_defaults.start_date(settings),
+    start_date=defaults.start_date(settings),
     catchup=False,
     max_active_runs=2,
     dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=4),
@@ -37,23 +37,23 @@ default_args = dag_defaults.default_args(settings, max_retry_delay=timedelta(min
     on_failure_callback=notify_dag_failure,
 )
 def sales_forecast() -> None:
-    @task.sensor(**dag_defaults.sensor_kwargs(settings))
+    @task.sensor(**defaults.sensor_kwargs(settings))
     def wait_for_curated(ds: str | None = None) -> PokeReturnValue:
-        from salescast.forecast_tasks import curated_ready
+        from salescast.forecast.tasks import curated_ready
 
         return PokeReturnValue(is_done=curated_ready(ds))
 
     @task
     def plan(ds: str | None = None, run_id: str | None = None) -> list[dict]:
-        from salescast.forecast_tasks import plan as plan_shards
+        from salescast.forecast.tasks import plan_shards
 
         return plan_shards(ds, run_id)
 
     @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=16, pool=settings.forecast_pool)
     def train_shard(spec: dict, ds: str | None = None, run_id: str | None = None) -> dict:
-        from salescast.forecast_tasks import train_shard as train
+        from salescast.forecast.tasks import forecast_shard
 
-        return train(ds, run_id, spec)
+        return forecast_shard(ds, run_id, spec)
 
     @task(outlets=[FORECASTS])
     def publish(
@@ -61,11 +61,10 @@ def sales_forecast() -> None:
     ) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from salescast.forecast_tasks import ForecastRejected
-        from salescast.forecast_tasks import publish as publish_run
+        from salescast.forecast.tasks import ForecastRejected, publish_forecasts
 
         try:
-            summary = publish_run(ds, run_id, list(shards))
+            summary = publish_forecasts(ds, run_id, list(shards))
         except ForecastRejected as error:
             raise AirflowFailException(str(error)) from error
         outlet_events[FORECASTS].extra = {"run_date": ds, "series": summary["series"]}
@@ -73,9 +72,9 @@ def sales_forecast() -> None:
 
     @task
     def report(summary: dict, ds: str | None = None) -> str:
-        from salescast.forecast_tasks import report as write_report
+        from salescast.forecast.tasks import write_run_report
 
-        return write_report(ds)
+        return write_run_report(ds)
 
     planned = plan()
     wait_for_curated() >> planned

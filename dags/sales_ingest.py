@@ -18,20 +18,20 @@ from datetime import timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, PokeReturnValue, dag, task
 
-from salescast import dag_defaults
-from salescast.alerts import notify_dag_failure
-from salescast.assets import SALES_DAILY
 from salescast.config import Settings
+from salescast.ops import defaults
+from salescast.ops.alerts import notify_dag_failure
+from salescast.ops.assets import SALES_DAILY
 
 settings = Settings.from_env()
 
-default_args = dag_defaults.default_args(settings)
+default_args = defaults.default_args(settings)
 
 
 @dag(
     dag_id="sales_ingest",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dag_defaults.start_date(settings),
+    start_date=defaults.start_date(settings),
     catchup=False,
     max_active_runs=4,
     dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=2),
@@ -41,9 +41,9 @@ default_args = dag_defaults.default_args(settings)
     on_failure_callback=notify_dag_failure,
 )
 def sales_ingest() -> None:
-    @task.sensor(**dag_defaults.sensor_kwargs(settings))
+    @task.sensor(**defaults.sensor_kwargs(settings))
     def wait_for_landing(ds: str | None = None) -> PokeReturnValue:
-        from salescast.ingest_tasks import landing_readiness
+        from salescast.ingest.tasks import landing_readiness
 
         ready, files, detail = landing_readiness(ds)
         print(f"landing for {ds}: {detail}")
@@ -51,23 +51,23 @@ def sales_ingest() -> None:
 
     @task
     def archive_raw(files: list[str], ds: str | None = None) -> list[dict]:
-        from salescast.ingest_tasks import archive
+        from salescast.ingest.tasks import archive_landing
 
-        return archive(ds, files)
+        return archive_landing(ds, files)
 
     @task
     def validate(archived: list[dict], ds: str | None = None, run_id: str | None = None) -> dict:
-        from salescast.ingest_tasks import validate as validate_day
+        from salescast.ingest.tasks import validate_landing
 
-        return validate_day(ds, run_id, archived)
+        return validate_landing(ds, run_id, archived)
 
     @task(outlets=[SALES_DAILY])
     def publish(
         result: dict, ds: str | None = None, run_id: str | None = None, outlet_events: dict | None = None
     ) -> dict:
-        from salescast.ingest_tasks import publish as publish_day
+        from salescast.ingest.tasks import publish_curated
 
-        manifest = publish_day(ds, run_id, result)
+        manifest = publish_curated(ds, run_id, result)
         outlet_events[SALES_DAILY].extra = {"dt": ds, "rows": manifest["rows"]}
         return manifest
 

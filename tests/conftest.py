@@ -6,14 +6,12 @@ AIRFLOW_HOME must be set before anything imports airflow, so it is set here at i
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "include"))
 
 from salescast.threads import single_threaded_blas  # noqa: E402
 
@@ -23,8 +21,8 @@ _SESSION_HOME = Path(tempfile.mkdtemp(prefix="salescast-test-"))
 os.environ["SALESCAST_HOME"] = str(_SESSION_HOME)
 os.environ.pop("SALESCAST_LAKE_URI", None)
 
-from salescast import airflow_env  # noqa: E402
 from salescast.config import Settings  # noqa: E402
+from salescast.ops import airflow_env  # noqa: E402
 
 airflow_env.apply(Settings.from_env())
 

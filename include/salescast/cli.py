@@ -71,7 +71,7 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from salescast.generate import PanelSpec, write_landing
+    from salescast_dev.generate import PanelSpec, write_landing
 
     spec = PanelSpec(stores=args.stores, items=args.items, seed=args.seed, fmt=args.format)
     totals = write_landing(
@@ -93,7 +93,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest days without Airflow (same functions the DAG calls); for bulk history loads."""
     from salescast.config import Settings
-    from salescast.ingest import DayRejected, ingest_day
+    from salescast.ingest.pipeline import DayRejected, ingest_day
     from salescast.lake import Lake
 
     settings = Settings.from_env()
@@ -143,8 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_airflow(args: argparse.Namespace) -> int:
     """Run the Airflow CLI with salescast's environment (AIRFLOW_HOME under SALESCAST_HOME)."""
-    from salescast import airflow_env
     from salescast.config import Settings
+    from salescast.ops import airflow_env
 
     settings = Settings.from_env()
     run = _dags_test_date(args.airflow_args)
@@ -219,8 +219,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     import subprocess
     import time
 
-    from salescast import airflow_env
     from salescast.config import Settings
+    from salescast.ops import airflow_env
 
     env = airflow_env.airflow_environ(Settings.from_env())
     command = [airflow_env.airflow_bin(), "backfill", "create", "--dag-id", args.dag_id,
@@ -261,8 +261,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import time
 
-    from salescast.airflow_stack import USER, AirflowStack
     from salescast.config import Settings
+    from salescast_dev.airflow_stack import USER, AirflowStack
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the components as Ctrl-C does
@@ -318,7 +318,7 @@ def _check_history(path: str, history, args: argparse.Namespace) -> None:  # noq
     """What the engine would raise a pandas traceback for, or silently give a NaN score for."""
     import pandas as pd
 
-    from salescast.forecasting.engine import normalize_freq, partial_periods
+    from salescast.forecast.engine import normalize_freq, partial_periods
 
     if "date" not in history.columns:
         return  # the engine names the missing columns
@@ -367,7 +367,7 @@ def _score(value: float | None, pattern: str = "{:.3f}") -> str:
 
 
 def _forecast_config(args: argparse.Namespace):
-    from salescast.forecasting.engine import ForecastConfig
+    from salescast.forecast.engine import ForecastConfig
 
     return ForecastConfig(
         horizon=args.horizon,
@@ -410,7 +410,7 @@ def _partial_note(dropped: dict) -> str | None:
 
 
 def _run_engine(args: argparse.Namespace):
-    from salescast.forecasting.engine import ForecastInputError, partial_periods, run_forecast
+    from salescast.forecast.engine import ForecastInputError, partial_periods, run_forecast
 
     try:
         config = _forecast_config(args)
@@ -466,28 +466,24 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    """Refresh the DuckDB warehouse's tables and views over a local lake."""
-    from salescast.catalog import refresh_duckdb
+    """Refresh the DuckDB warehouse's tables and views over a local lake (what the
+    sales_catalog DAG runs)."""
+    from salescast.catalog.tasks import refresh_duckdb_catalog
     from salescast.config import Settings
-    from salescast.lake import Lake
 
-    settings = Settings.from_env()
-    lake = Lake.from_settings(settings)
-    if not lake.is_local:
-        print(
-            "error: the DuckDB catalog needs a local lake (file://); S3 lakes are catalogued in Glue/Athena",
-            file=sys.stderr,
-        )
+    try:
+        counts = refresh_duckdb_catalog()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    counts = refresh_duckdb(Path(lake.root.path), settings.warehouse_path)
     for name, rows in counts.items():
         print(f"{name:22s} {rows:8d} rows")
-    print(f"-> {settings.warehouse_path} (try: SELECT * FROM history_and_forecast LIMIT 10)")
+    print(f"-> {Settings.from_env().warehouse_path} (try: SELECT * FROM history_and_forecast LIMIT 10)")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from salescast.demo import run_demo
+    from salescast_dev.demo import run_demo
 
     return run_demo(days=args.days, stores=args.stores, items=args.items, end=args.end, history_days=args.history_days)
 

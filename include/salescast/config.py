@@ -84,7 +84,7 @@ def _countries(name: str) -> tuple[str, ...]:
     return codes
 
 
-# The forecasting engine's frequency rule (salescast.forecasting.engine.normalize_freq),
+# The forecasting engine's frequency rule (salescast.forecast.engine.normalize_freq),
 # restated here because importing the engine would load pandas at DAG-parse time; a unit
 # test keeps the two in step.
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -105,7 +105,7 @@ def _freq(name: str, default: str) -> str:
     return raw
 
 
-# The SQL catalog's identifier rule (salescast.catalog.identifier): Glue/Athena database names.
+# The SQL catalog's identifier rule (salescast.catalog.sql.identifier): Glue/Athena database names.
 _SQL_IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
 _WORKGROUP = re.compile(r"\A[A-Za-z0-9._-]{1,128}\Z")  # Athena's rule for workgroup names
 _CONN_ID = re.compile(r"\A[\w#!()\-.:/\\]{1,250}\Z")  # Airflow's rule for connection ids

@@ -12,6 +12,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,29 @@ _IGNORED_PREFIXES = (".", "_", "~")
 _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
 READY_MARKER = "_READY"
 SUCCESS_MARKER = "_SUCCESS"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A partitioned dataset of the lake: its folder under the root and its partition key."""
+
+    folder: str
+    key: str  # "dt" (a day of sales) or "run_date" (a forecast run)
+
+
+SALES_DAILY = Dataset("curated/sales_daily", "dt")
+FORECASTS = Dataset("forecasts", "run_date")
+METRICS = Dataset("metrics", "run_date")
+SAFETY_STOCK = Dataset("safety_stock", "run_date")
+# What one forecast run publishes, by name (the folder under the root).
+RUN_DATASETS = {d.folder: d for d in (FORECASTS, METRICS, SAFETY_STOCK)}
+DATA_FILE = "part-0.parquet"
+_PARTITION_VALUE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+
+
+def partition_day(value: str | date) -> date:
+    """The day of a logical date (``ds``), a partition value or a date."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def safe_run_id(run_id: str) -> str:
@@ -68,12 +92,33 @@ class Lake:
     def quarantine_dir(self, day: date, run_id: str) -> ObjectStoragePath:
         return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / f"run={safe_run_id(run_id)}"
 
+    def dataset_dir(self, dataset: Dataset) -> ObjectStoragePath:
+        return self.root / dataset.folder
+
+    def partition_dir(self, dataset: Dataset, day: date) -> ObjectStoragePath:
+        return self.dataset_dir(dataset) / f"{dataset.key}={day.isoformat()}"
+
     def curated_dir(self, day: date) -> ObjectStoragePath:
-        return self.root / "curated" / "sales_daily" / f"dt={day.isoformat()}"
+        return self.partition_dir(SALES_DAILY, day)
 
     def run_dir(self, dataset: str, day: date) -> ObjectStoragePath:
         """A forecast-run dataset partition: ``forecasts``, ``metrics`` or ``safety_stock``."""
-        return self.root / dataset / f"run_date={day.isoformat()}"
+        return self.partition_dir(RUN_DATASETS[dataset], day)
+
+    def published_partitions(self, dataset: Dataset) -> list[str]:
+        """Partition values (``YYYY-MM-DD``) of ``dataset`` that carry ``_SUCCESS``, sorted."""
+        values = []
+        for folder in self.iter_dirs(self.dataset_dir(dataset)):
+            key, _, value = folder.name.partition("=")
+            if key == dataset.key and _PARTITION_VALUE.match(value) and (folder / SUCCESS_MARKER).exists():
+                values.append(value)
+        return values
+
+    def dataset_location(self, dataset: Dataset) -> str:
+        """The dataset's folder as SQL engines name it: a local path on ``file://``, the
+        ``s3://`` URI on S3."""
+        base = self.root.path if self.is_local else self.uri
+        return f"{str(base).rstrip('/')}/{dataset.folder}"
 
     def staging_dir(self, dataset: str, partition: str) -> ObjectStoragePath:
         """Where a run writes before promoting; one folder per dataset partition."""

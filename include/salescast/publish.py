@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from salescast.lake import SUCCESS_MARKER, Lake
+from salescast.lake import DATA_FILE, SUCCESS_MARKER, Lake
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-DATA_FILE = "part-0.parquet"
+__all__ = ["DATA_FILE", "is_published", "publish_partition", "read_manifest"]
 
 
 def is_published(partition: ObjectStoragePath) -> bool:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import ingest_day
+from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE
+from salescast_dev.generate import PanelSpec, write_landing
 
 from ..net import free_port
 from .test_ingest_dag import run
@@ -160,7 +160,7 @@ def test_unreachable_smtp_server_changes_no_task_state(alert_env, monkeypatch):
 def test_a_run_that_fails_without_a_failed_task_alerts_at_dag_level(alert_env):
     from types import SimpleNamespace
 
-    from salescast.alerts import notify_dag_failure
+    from salescast.ops.alerts import notify_dag_failure
 
     _, handler = alert_env
     dag, run_id = SimpleNamespace(dag_id="sales_forecast"), "scheduled__2025-03-02T00:00:00+00:00"

@@ -65,8 +65,8 @@ def metadata_db(airflow_db):
     from airflow.utils.session import create_session
     from sqlalchemy import delete
 
-    from salescast import airflow_env
     from salescast.config import Settings
+    from salescast.ops import airflow_env
 
     env = airflow_env.airflow_environ(Settings.from_env())
     subprocess.run([airflow_env.airflow_bin(), "dags", "reserialize"], env=env, check=True, capture_output=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import ingest_day
+from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE, read_manifest
+from salescast_dev.generate import PanelSpec, write_landing
 
 from .test_ingest_dag import run
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pendulum
 import pytest
 
-from salescast.generate import PanelSpec, write_landing
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE, read_manifest
+from salescast_dev.generate import PanelSpec, write_landing
 
 pytestmark = pytest.mark.slow
 

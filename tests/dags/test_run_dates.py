@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from salescast.config import DAGS_DIR, REPO_ROOT
-from salescast.generate import PanelSpec, write_landing
+from salescast_dev.generate import PanelSpec, write_landing
 
 OLD_DAY = date(2010, 12, 1)  # Online Retail II starts in December 2009
 

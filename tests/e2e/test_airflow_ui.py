@@ -26,10 +26,10 @@ import pandas as pd
 import pytest
 
 from salescast.config import REPO_ROOT
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import ingest_day
+from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE
+from salescast_dev.generate import PanelSpec, write_landing
 
 from ..net import free_port
 
@@ -85,8 +85,8 @@ def e2e_env(tmp_path, monkeypatch):
 
 
 def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):
-    from salescast.airflow_stack import AirflowStack, Api
     from salescast.config import Settings
+    from salescast_dev.airflow_stack import AirflowStack, Api
 
     _home, base = e2e_env
     settings = Settings.from_env()
@@ -205,8 +205,8 @@ def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):
 
 def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
     """The same input through the package's functions, one day after another, no Airflow."""
-    from salescast.forecast_tasks import forecast_config, load_history
-    from salescast.forecasting.engine import run_forecast
+    from salescast.forecast.engine import run_forecast
+    from salescast.forecast.tasks import forecast_config, load_history
 
     lake = Lake(root.as_uri())
     shutil.copytree(source, Path(lake.root.path) / "landing" / "sales")

@@ -3,7 +3,7 @@
 A day whose ingest was rejected has no published partition: the forecast must impute it (not
 read it as a day of zero sales), and, weekly, must not read the week in progress as a week of
 low sales. Re-running the forecast for the day publishes the same bytes. The forecast steps run
-as the ``sales_forecast`` tasks run them (``salescast.forecast_tasks``), without Airflow.
+as the ``sales_forecast`` tasks run them (``salescast.forecast.tasks``), without Airflow.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from salescast import forecast_tasks
-from salescast.ingest import DayRejected, ingest_day
+from salescast.forecast import tasks as forecast_tasks
+from salescast.ingest.pipeline import DayRejected, ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE, is_published, publish_partition
 
@@ -57,8 +57,8 @@ def build_history(lake: Lake) -> None:
 
 def forecast(run_id: str) -> None:
     ds = DAY.isoformat()
-    shards = [forecast_tasks.train_shard(ds, run_id, spec) for spec in forecast_tasks.plan(ds, run_id)]
-    forecast_tasks.publish(ds, run_id, shards)
+    shards = [forecast_tasks.forecast_shard(ds, run_id, spec) for spec in forecast_tasks.plan_shards(ds, run_id)]
+    forecast_tasks.publish_forecasts(ds, run_id, shards)
 
 
 @pytest.mark.parametrize(("freq", "per_period", "first_target"), [("D", 1, "2025-03-27"), ("W-SUN", 7, "2025-03-30")])

@@ -4,7 +4,7 @@ For every input record of every case: it is published (summed into its daily row
 quarantined with a reason, never both and never neither; money and units are never swapped;
 re-running the day changes nothing (same curated bytes, the same rows in the one quarantine
 file, no new raw copy). The cases are those of tests/unit/test_bad_inputs.py, run through
-``salescast.ingest.ingest_day`` as the CLI and the tasks do.
+``salescast.ingest.pipeline.ingest_day`` as the CLI and the tasks do.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from salescast.ingest import QUARANTINE_FILE, DayRejected, IngestResult, ingest_day
+from salescast.ingest.pipeline import QUARANTINE_FILE, DayRejected, IngestResult, ingest_day
 from salescast.lake import SUCCESS_MARKER, Lake
 from salescast.publish import DATA_FILE
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import ingest_day
+from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE
+from salescast_dev.generate import PanelSpec, write_landing
 
 from ..dags.test_ingest_dag import run
 from ..net import point_aws_at
@@ -175,8 +175,8 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):
         pd.testing.assert_frame_equal(
             local.read_parquet(local.curated_dir(day) / DATA_FILE), lake.read_parquet(lake.curated_dir(day) / DATA_FILE)
         )
-    from salescast.forecast_tasks import forecast_config, load_history
-    from salescast.forecasting.engine import run_forecast
+    from salescast.forecast.engine import run_forecast
+    from salescast.forecast.tasks import forecast_config, load_history
 
     history, days = load_history(local, LAST, 730)
     expected = run_forecast(history, forecast_config(Settings.from_env()), end=pd.Timestamp(LAST),

@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from salescast import catalog
+from salescast.catalog import sql as catalog
+from salescast.lake import Lake
 
 
 def write(lake_path: Path, prefix: str, key: str, value: str, frame: pd.DataFrame) -> None:
@@ -56,7 +57,7 @@ def query(warehouse: Path, sql: str) -> pd.DataFrame:
 
 def test_views_give_exact_rows(lake_path, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
-    counts = catalog.refresh_duckdb(lake_path, warehouse)
+    counts = catalog.refresh_duckdb(Lake(str(lake_path)), warehouse)
     assert counts["sales_daily"] == 2 and counts["forecasts"] == 4 and counts["forecast_metrics"] == 0
 
     latest = query(warehouse, "SELECT CAST(date AS VARCHAR) AS date, p50 FROM forecast_latest ORDER BY date")
@@ -95,10 +96,12 @@ def test_views_give_exact_rows(lake_path, tmp_path):
 
 
 def test_refresh_is_idempotent_and_works_before_anything_is_published(tmp_path, lake_path):
-    empty = catalog.refresh_duckdb(tmp_path / "nothing", tmp_path / "empty.duckdb")
+    empty = catalog.refresh_duckdb(Lake(str(tmp_path / "nothing")), tmp_path / "empty.duckdb")
     assert set(empty.values()) == {0}
     warehouse = tmp_path / "w.duckdb"
-    assert catalog.refresh_duckdb(lake_path, warehouse) == catalog.refresh_duckdb(lake_path, warehouse)
+    assert catalog.refresh_duckdb(Lake(str(lake_path)), warehouse) == catalog.refresh_duckdb(
+        Lake(str(lake_path)), warehouse
+    )
 
 
 def test_athena_sql_renders_from_the_same_files():
@@ -133,7 +136,7 @@ def test_unsafe_values_never_reach_sql(call, message):
 
 
 def test_tables_cover_every_published_dataset():
-    from salescast.forecast_tasks import DATASETS  # the three datasets the forecast DAG publishes
+    from salescast.forecast.tasks import DATASETS  # the three datasets the forecast DAG publishes
 
     assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS}
 
@@ -144,7 +147,7 @@ def test_a_partition_without_success_marker_stays_out_of_the_views(lake_path, tm
     write(lake_path, "forecasts", "run_date", "2025-03-05", pd.DataFrame({"junk": [1]}))
     (lake_path / "forecasts/run_date=2025-03-05/_SUCCESS").unlink()
     warehouse = tmp_path / "w.duckdb"
-    counts = catalog.refresh_duckdb(lake_path, warehouse)
+    counts = catalog.refresh_duckdb(Lake(str(lake_path)), warehouse)
     assert counts["sales_daily"] == 1 and counts["forecasts"] == 4
     days = query(warehouse, "SELECT DISTINCT dt FROM sales_daily")["dt"].astype(str).tolist()
     assert days == ["2025-03-01"]

@@ -64,7 +64,7 @@ def test_ingest_command_publishes_and_reports_rejections(tmp_path):
 def test_forecast_and_backtest_commands_write_their_files(tmp_path):
     from datetime import date
 
-    from salescast.generate import PanelSpec, simulate_panel
+    from salescast_dev.generate import PanelSpec, simulate_panel
 
     history = simulate_panel(PanelSpec(stores=1, items=4, seed=8), date(2024, 1, 1), date(2024, 6, 30))
     csv = tmp_path / "history.csv"

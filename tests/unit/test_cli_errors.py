@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from salescast.generate import PanelSpec, simulate_panel
+from salescast_dev.generate import PanelSpec, simulate_panel
 from tests.unit.test_cli import salescast
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salescast.forecasting import calibration, models
-from salescast.forecasting.calendar import holiday_matrix, period_holiday_matrix
-from salescast.forecasting.engine import (
+from salescast.forecast import calibration, models
+from salescast.forecast.calendar import holiday_matrix, period_holiday_matrix
+from salescast.forecast.engine import (
     CandidateResult,
     ForecastConfig,
     ForecastInputError,
@@ -23,8 +23,8 @@ from salescast.forecasting.engine import (
     run_forecast,
     season_length,
 )
-from salescast.forecasting.metrics import ScoreSums
-from salescast.forecasting.progress import Progress
+from salescast.forecast.metrics import ScoreSums
+from salescast.forecast.progress import Progress
 
 WEEK = np.array([3.0, 4.0, 5.0, 6.0, 9.0, 14.0, 11.0])
 

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from salescast.forecast_tasks import _validation_view
-from salescast.forecasting.engine import ForecastConfig, run_forecast
-from salescast.forecasting.models import MODEL_NAMES
-from salescast.generate import PanelSpec, simulate_panel
+from salescast.forecast.engine import ForecastConfig, run_forecast
+from salescast.forecast.models import MODEL_NAMES
+from salescast.forecast.tasks import _validation_view
 from salescast.validation import validate
+from salescast_dev.generate import PanelSpec, simulate_panel
 
 CFG = ForecastConfig(horizon=7)
 PARAMS = {"horizon": 7, "horizon_list": [7], "known_models": list(MODEL_NAMES)}

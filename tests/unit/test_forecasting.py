@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salescast.forecasting import calibration, metrics, models
-from salescast.forecasting import safety_stock as ss
-from salescast.forecasting.engine import (
+from salescast.forecast import calibration, metrics, models
+from salescast.forecast import safety_stock as ss
+from salescast.forecast.engine import (
     ForecastConfig,
     ForecastInputError,
     build_panel,
@@ -21,7 +21,7 @@ from salescast.forecasting.engine import (
     run_forecast,
     shard_of,
 )
-from salescast.generate import PanelSpec, simulate_panel
+from salescast_dev.generate import PanelSpec, simulate_panel
 
 WEEK = np.array([3.0, 4.0, 5.0, 6.0, 9.0, 14.0, 11.0])
 

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from salescast.generate import PanelSpec, black_friday, simulate_day, simulate_panel, write_landing
-from salescast.parsing import parse_file
-from salescast.standardize import landing_rows
+from salescast.ingest.parsing import parse_file
+from salescast.ingest.standardize import landing_rows
+from salescast_dev.generate import PanelSpec, black_friday, simulate_day, simulate_panel, write_landing
 
 SPEC = PanelSpec(stores=4, items=30, seed=3)
 

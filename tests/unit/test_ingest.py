@@ -16,8 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import (
+from salescast.ingest.pipeline import (
     DayRejected,
     archive_raw,
     check_landing_ready,
@@ -27,6 +26,7 @@ from salescast.ingest import (
 )
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE, read_manifest
+from salescast_dev.generate import PanelSpec, write_landing
 
 DAY = date(2025, 3, 3)
 HEADER = "date,store_id,item_id,units,revenue\n"

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from salescast.parsing import UnreadableFile, parse_file
+from salescast.ingest.parsing import UnreadableFile, parse_file
 
 DAILY = b"date,store_id,item_id,units,revenue\n2025-03-01,S01,I0001,3,9.0\n2025-03-01,S01,I0002,1,2.5\n"
 POS_HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"

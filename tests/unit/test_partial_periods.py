@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from salescast.config import REPO_ROOT
-from salescast.forecasting.engine import (
+from salescast.forecast.engine import (
     ForecastConfig,
     ForecastInputError,
     build_panel,
@@ -116,7 +116,7 @@ def test_the_dag_shape_end_mid_week_with_known_days_targets_the_current_week():
     ],
 )
 def test_rows_that_are_already_one_per_period_are_whole_periods(dates, freq, last_period):
-    from salescast.forecasting.engine import partial_periods
+    from salescast.forecast.engine import partial_periods
 
     history = pd.DataFrame({"date": dates.date, "store_id": "s", "item_id": "i", "units": 500.0})
     panel = build_panel(history, freq)
@@ -132,7 +132,7 @@ def test_a_history_without_one_complete_period_is_refused_with_the_reason():
 
 
 def test_partial_periods_names_the_periods_left_out():
-    from salescast.forecasting.engine import partial_periods
+    from salescast.forecast.engine import partial_periods
 
     assert partial_periods(daily("2023-01-04", "2024-03-13"), "W") == {
         "leading": {"period_end": "2023-01-08", "first_day": "2023-01-04", "last_day": "2023-01-08",
@@ -168,7 +168,7 @@ def test_the_forecast_command_says_so_in_its_summary(tmp_path):
 
 
 def test_the_forecast_dag_tasks_say_so_in_the_run_summary(lake, monkeypatch):
-    from salescast import forecast_tasks
+    from salescast.forecast import tasks as forecast_tasks
     from salescast.publish import publish_partition
 
     monkeypatch.setenv("SALESCAST_FREQ", "W-SUN")
@@ -182,8 +182,8 @@ def test_the_forecast_dag_tasks_say_so_in_the_run_summary(lake, monkeypatch):
         lake.write_parquet(staged, rows.reset_index(drop=True))
         publish_partition(lake, staged, lake.curated_dir(day), {"rows": len(rows)})
     ds, run_id = "2024-03-13", "manual__2024-03-13"
-    shards = [forecast_tasks.train_shard(ds, run_id, spec) for spec in forecast_tasks.plan(ds, run_id)]
-    forecast_tasks.publish(ds, run_id, shards)
+    shards = [forecast_tasks.forecast_shard(ds, run_id, spec) for spec in forecast_tasks.plan_shards(ds, run_id)]
+    forecast_tasks.publish_forecasts(ds, run_id, shards)
     summary = lake.read_json(lake.reports_dir(date(2024, 3, 13)) / "forecast_summary.json")
     assert summary["dropped_partial_period"]["trailing"] == {
         "period_end": "2024-03-17", "first_day": "2024-03-11", "last_day": "2024-03-13",

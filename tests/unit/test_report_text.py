@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salescast.report import write_report
+from salescast.forecast.report import write_report
 
 DAY = date(2025, 3, 31)
 ODD_IDS = [("S1", "PROMO $\\foo$ pack"), ("<b>S2</b>", "50% $off_{x}^2$ & $\\n")]

@@ -13,7 +13,7 @@ FREQS = ["D", "d", " W ", "W", "W-SUN", "w-mon", "W-SAT", "M", "ME", "m", "Q", "
 @pytest.mark.parametrize("value", FREQS)
 def test_freq_follows_the_engines_rule(monkeypatch, value):
     """Same accept/refuse verdict as the forecasting engine (which settings must not import)."""
-    from salescast.forecasting.engine import ForecastInputError, normalize_freq
+    from salescast.forecast.engine import ForecastInputError, normalize_freq
 
     try:
         normalize_freq(value)
@@ -75,7 +75,7 @@ def test_good_values_of_the_new_checks_pass(monkeypatch):
 
 
 def test_the_athena_database_rule_is_the_catalogs():
-    from salescast.catalog import UnsafeSqlValue, identifier
+    from salescast.catalog.sql import UnsafeSqlValue, identifier
 
     for name in ["salescast", "sales_2025", "_x", "Sales", "sales-db", "1abc", "a b", ""]:
         try:

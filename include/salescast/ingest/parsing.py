@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from salescast.sources import HeaderProblem, SourceMapping, match_source
+from salescast.ingest.sources import HeaderProblem, SourceMapping, match_source
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LINE = "line_number"

@@ -14,14 +14,13 @@ from typing import Any
 import pandas as pd
 
 from salescast.config import Settings
-from salescast.forecasting.engine import ForecastConfig, merge_summaries, partial_periods, run_forecast
-from salescast.forecasting.models import MODEL_NAMES
-from salescast.lake import Lake, safe_run_id
+from salescast.forecast.engine import ForecastConfig, merge_summaries, partial_periods, run_forecast
+from salescast.forecast.models import MODEL_NAMES
+from salescast.lake import RUN_DATASETS, Lake, partition_day, safe_run_id
 from salescast.publish import DATA_FILE, is_published, publish_partition, read_manifest
-from salescast.standardize import partition_day
 from salescast.validation import validate
 
-DATASETS = ("forecasts", "metrics", "safety_stock")
+DATASETS = tuple(RUN_DATASETS)  # forecasts, metrics, safety_stock: what one run publishes
 
 
 class ForecastRejected(Exception):
@@ -63,7 +62,7 @@ def _staging(lake: Lake, day: date, run_id: str):
     return lake.staging_dir("forecasts", f"run_date={day.isoformat()}") / f"run={safe_run_id(run_id)}"
 
 
-def plan(ds: str, run_id: str) -> list[dict[str, Any]]:
+def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
     """Stage the training history once and split the series into shards for mapped tasks."""
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
@@ -78,7 +77,7 @@ def plan(ds: str, run_id: str) -> list[dict[str, Any]]:
     return [{"shard": i, "n_shards": n_shards, "history": str(staged), "days": days} for i in range(n_shards)]
 
 
-def train_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     from airflow.sdk import ObjectStoragePath
 
     settings = Settings.from_env()
@@ -121,7 +120,7 @@ def _validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFra
     return view
 
 
-def publish(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any]:
+def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any]:
     """Combine shards, validate with GX, publish forecasts/metrics/safety_stock atomically."""
     from airflow.sdk import ObjectStoragePath
 
@@ -168,8 +167,8 @@ def publish(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any
     return {k: summary[k] for k in ("series", "model_mix", "run_date")} | {"mean_wql": mean_wql}
 
 
-def report(ds: str) -> str:
-    from salescast.report import write_report
+def write_run_report(ds: str) -> str:
+    from salescast.forecast.report import write_report
 
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)

@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from salescast.parsing import LINE, ParsedFile
+from salescast.ingest.parsing import LINE, ParsedFile
 
 KEY = ["date", "store_id", "item_id"]
 LANDING_COLUMNS = [
@@ -214,7 +214,3 @@ _DAILY_DTYPES = {
     "revenue": "float64",
     "source_rows": "int64",
 }
-
-
-def partition_day(value: str | date) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from salescast.ingest.parsing import LINE, UnreadableFile, parse_file
+from salescast.ingest.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
 from salescast.lake import READY_MARKER, Lake, is_data_file_name, modified_epoch, safe_run_id
-from salescast.parsing import LINE, UnreadableFile, parse_file
 from salescast.publish import publish_partition
-from salescast.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
 from salescast.validation import SuiteOutcome, render_html, validate
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pendulum
 
-from salescast.alerts import notify_failure
 from salescast.config import Settings
+from salescast.ops.alerts import notify_failure
 
 
 def default_args(settings: Settings | None = None, **overrides: Any) -> dict[str, Any]:

@@ -17,12 +17,12 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from salescast import airflow_env
 from salescast.config import Settings
-from salescast.generate import PanelSpec, write_landing
-from salescast.ingest import DayRejected, ingest_day
+from salescast.ingest.pipeline import DayRejected, ingest_day
 from salescast.lake import READY_MARKER, Lake
+from salescast.ops import airflow_env
 from salescast.publish import read_manifest
+from salescast_dev.generate import PanelSpec, write_landing
 
 
 def upload_landing(lake: Lake, local_root: Path) -> None:

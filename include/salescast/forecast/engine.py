@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salescast.forecasting import calibration, models
-from salescast.forecasting import safety_stock as ss
-from salescast.forecasting.calendar import UnknownCountry, check_countries, holiday_matrix, period_holiday_matrix
-from salescast.forecasting.metrics import ScoreSums, mase_scale
-from salescast.forecasting.progress import Progress
+from salescast.forecast import calibration, models
+from salescast.forecast import safety_stock as ss
+from salescast.forecast.calendar import UnknownCountry, check_countries, holiday_matrix, period_holiday_matrix
+from salescast.forecast.metrics import ScoreSums, mase_scale
+from salescast.forecast.progress import Progress
 
 REQUIRED = ("date", "store_id", "item_id", "units")
 # Calibration wants at least this many residuals per series: short horizons get extra windows.
@@ -370,7 +370,7 @@ def forecast_series(
     """Bake-off for one series; never raises for data reasons.
 
     ``events`` are holiday regressors aligned with ``y_full`` and extended ``horizon``
-    periods past its end (see :mod:`salescast.forecasting.calendar`)."""
+    periods past its end (see :mod:`salescast.forecast.calendar`)."""
     y = np.asarray(y_full[first:], dtype=float)
     h, k = cfg.horizon, cfg.backtest_windows
     m = season_length(cfg.freq, len(y))

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from salescast.config import DAGS_DIR, INCLUDE_DIR, PLUGINS_DIR, Settings
+from salescast.config import DAGS_DIR, PLUGINS_DIR, Settings
 from salescast.threads import single_threaded_blas
 
 # SQLite allows one writer at a time; with a scheduler, a dag-processor, an api-server and
@@ -40,13 +40,11 @@ def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> d
         if not env.get(key):
             env[key] = value
     if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
-        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "salescast.airflow_env.SQLITE_CONNECT_ARGS")
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "salescast.ops.airflow_env.SQLITE_CONNECT_ARGS")
     single_threaded_blas(env)
     # Airflow starts its components as `airflow ...` subprocesses: find ours first.
     bins = [str(Path(sys.executable).parent)] + [p for p in env.get("PATH", "").split(os.pathsep) if p]
     env["PATH"] = os.pathsep.join(dict.fromkeys(bins))
-    paths = [str(INCLUDE_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 

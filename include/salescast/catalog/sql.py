@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from salescast.config import SQL_DIR
-from salescast.lake import SUCCESS_MARKER
+from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
 _IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
 _LOCATION = re.compile(r"\A(s3://[a-z0-9.\-]{3,63}(/[A-Za-z0-9_.\-=/]*)?|/[A-Za-z0-9_.\-=/ ]*)\Z")
@@ -28,16 +28,25 @@ class UnsafeSqlValue(ValueError):
 
 @dataclass(frozen=True)
 class Table:
+    """A SQL table over one lake dataset (the lake owns where it lives)."""
+
     name: str
-    prefix: str  # lake folder under the root
-    key: str  # partition column
+    dataset: Dataset
+
+    @property
+    def prefix(self) -> str:
+        return self.dataset.folder
+
+    @property
+    def key(self) -> str:
+        return self.dataset.key
 
 
 TABLES = (
-    Table("sales_daily", "curated/sales_daily", "dt"),
-    Table("forecasts", "forecasts", "run_date"),
-    Table("forecast_metrics", "metrics", "run_date"),
-    Table("safety_stock_runs", "safety_stock", "run_date"),
+    Table("sales_daily", SALES_DAILY),
+    Table("forecasts", FORECASTS),
+    Table("forecast_metrics", METRICS),
+    Table("safety_stock_runs", SAFETY_STOCK),
 )
 # Creation order matters: a view can only name views created before it.
 VIEWS = ("forecast_latest", "history_and_forecast", "forecast_accuracy", "safety_stock")
@@ -192,22 +201,14 @@ def register_glue_partition(glue: Any, database: str, lake_uri: str, table: Tabl
     return True
 
 
-_PARTITION_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def duckdb_table_sql(table: Table, lake_path: Path) -> str:
+def duckdb_table_sql(table: Table, lake: Lake) -> str:
     """A view over the table's Parquet files; an empty typed view while none are published."""
-    folder = lake_path / table.prefix
-    published = sorted(
-        path.parent.name.split("=", 1)[1]
-        for path in folder.glob(f"{table.key}=*/{SUCCESS_MARKER}")
-        if _PARTITION_VALUE.match(path.parent.name.split("=", 1)[1])
-    )
+    published = lake.published_partitions(table.dataset)
     if published:
         # only partitions with _SUCCESS: one being re-published (marker removed) or left half
         # written stays out of the views, as Glue partitions are only registered once published
-        pattern = location(str(folder)) + f"/{table.key}=*/*.parquet"
-        keys = ", ".join(f"'{value}'" for value in published)
+        pattern = f"{location(lake.dataset_location(table.dataset))}/{table.key}=*/*.parquet"
+        keys = ", ".join(f"'{partition_value(value)}'" for value in published)
         return (
             f"CREATE OR REPLACE VIEW {table.name} AS SELECT * FROM "
             f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true) "
@@ -220,19 +221,19 @@ def duckdb_table_sql(table: Table, lake_path: Path) -> str:
     )
 
 
-def duckdb_statements(lake_path: Path) -> list[str]:
-    statements = [duckdb_table_sql(table, lake_path) for table in TABLES]
+def duckdb_statements(lake: Lake) -> list[str]:
+    statements = [duckdb_table_sql(table, lake) for table in TABLES]
     statements += [to_duckdb(athena_view(view, "main")) for view in VIEWS]
     return statements
 
 
-def refresh_duckdb(lake_path: Path, warehouse: Path) -> dict[str, int]:
+def refresh_duckdb(lake: Lake, warehouse: Path) -> dict[str, int]:
     """(Re)create every table view and view in ``warehouse`` through the DuckDB provider's
     hook; returns row counts per name."""
     from airflow.providers.duckdb.hooks.duckdb import DuckDBHook
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     hook = DuckDBHook(database=str(warehouse))
-    hook.run(duckdb_statements(lake_path))
+    hook.run(duckdb_statements(lake))
     names = [t.name for t in TABLES] + list(VIEWS)
     return {name: int(hook.get_first(f"SELECT COUNT(*) FROM {identifier(name)}")[0]) for name in names}

@@ -11,9 +11,8 @@ from dataclasses import asdict
 from typing import Any
 
 from salescast.config import Settings
-from salescast.ingest import ArchivedFile, archive_raw, check_landing_ready, publish_day, standardize_day
-from salescast.lake import Lake
-from salescast.standardize import partition_day
+from salescast.ingest.pipeline import ArchivedFile, archive_raw, check_landing_ready, publish_day, standardize_day
+from salescast.lake import Lake, partition_day
 
 
 def landing_readiness(ds: str) -> tuple[bool, list[str], str]:
@@ -22,12 +21,12 @@ def landing_readiness(ds: str) -> tuple[bool, list[str], str]:
     return readiness.ready, readiness.files, readiness.detail
 
 
-def archive(ds: str, files: list[str]) -> list[dict[str, Any]]:
+def archive_landing(ds: str, files: list[str]) -> list[dict[str, Any]]:
     lake = Lake.from_settings(Settings.from_env())
     return [asdict(a) for a in archive_raw(lake, partition_day(ds), files)]
 
 
-def validate(ds: str, run_id: str, archived: list[dict[str, Any]]) -> dict[str, Any]:
+def validate_landing(ds: str, run_id: str, archived: list[dict[str, Any]]) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
     settings = Settings.from_env()
@@ -46,6 +45,6 @@ def validate(ds: str, run_id: str, archived: list[dict[str, Any]]) -> dict[str, 
     return result.to_dict()
 
 
-def publish(ds: str, run_id: str, result: dict[str, Any]) -> dict[str, Any]:
+def publish_curated(ds: str, run_id: str, result: dict[str, Any]) -> dict[str, Any]:
     lake = Lake.from_settings(Settings.from_env())
     return publish_day(lake, partition_day(ds), run_id, result)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from salescast.forecasting.calibration import conformal_quantiles
+from salescast.forecast.calibration import conformal_quantiles
 
 MIN_OWN_SAMPLES = 30
 

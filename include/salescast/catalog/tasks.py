@@ -8,14 +8,12 @@ carries ``dt`` from ingest and ``run_date`` from forecast) or, for a run started
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from salescast import catalog
+from salescast.catalog import sql as catalog
 from salescast.config import Settings
-from salescast.lake import Lake
+from salescast.lake import Lake, partition_day
 from salescast.publish import is_published
-from salescast.standardize import partition_day
 
 
 def days_from_context(context: dict[str, Any]) -> list[str]:
@@ -34,16 +32,16 @@ def days_from_context(context: dict[str, Any]) -> list[str]:
 
 
 def _published(lake: Lake, table: catalog.Table, day: date) -> bool:
-    partition = lake.curated_dir(day) if table.name == "sales_daily" else lake.run_dir(table.prefix, day)
+    partition = lake.partition_dir(table.dataset, day)
     return is_published(partition)
 
 
-def refresh_duckdb() -> dict[str, int]:
+def refresh_duckdb_catalog() -> dict[str, int]:
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     if not lake.is_local:
         raise ValueError("SALESCAST_SQL_ENGINE=duckdb needs a file:// lake; use athena for s3:// lakes")
-    return catalog.refresh_duckdb(Path(lake.root.path), settings.warehouse_path)
+    return catalog.refresh_duckdb(lake, settings.warehouse_path)
 
 
 def glue_register(days: list[str]) -> dict[str, Any]:
