@@ -51,7 +51,7 @@ def sales_catalog() -> None:
 
         from salescast.catalog.sql import VIEWS, athena_view  # light: Jinja over include/sql, no pandas
 
-        @task
+        @task(multiple_outputs=False)
         def register_partitions(days: list[str]) -> dict:
             from salescast.catalog.tasks import glue_register
 
@@ -78,7 +78,7 @@ def sales_catalog() -> None:
         previous >> smoke
     else:
 
-        @task
+        @task(multiple_outputs=False)
         def refresh_duckdb(days: list[str]) -> dict:
             from salescast.catalog.tasks import refresh_duckdb_catalog
 

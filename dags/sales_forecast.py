@@ -49,13 +49,19 @@ def sales_forecast() -> None:
 
         return plan_shards(ds, run_id)
 
-    @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=16, pool=settings.forecast_pool)
+    # one XCom per task (multiple_outputs=False): a dict return is a value, not one XCom per key
+    @task(
+        execution_timeout=timedelta(hours=2),
+        max_active_tis_per_dagrun=16,
+        pool=settings.forecast_pool,
+        multiple_outputs=False,
+    )
     def train_shard(spec: dict, ds: str | None = None, run_id: str | None = None) -> dict:
         from salescast.forecast.tasks import forecast_shard
 
         return forecast_shard(ds, run_id, spec)
 
-    @task(outlets=[FORECASTS])
+    @task(outlets=[FORECASTS], multiple_outputs=False)
     def publish(
         shards: list[dict], ds: str | None = None, run_id: str | None = None, outlet_events: dict | None = None
     ) -> dict:
@@ -71,14 +77,16 @@ def sales_forecast() -> None:
         return summary
 
     @task
-    def report(summary: dict, ds: str | None = None) -> str:
+    def report(ds: str | None = None) -> str:
+        """Reads the published run from the lake (forecasts, metrics, summary), so it takes
+        no XCom from publish, only runs after it."""
         from salescast.forecast.tasks import write_run_report
 
         return write_run_report(ds)
 
     planned = plan()
     wait_for_curated() >> planned
-    report(publish(train_shard.expand(spec=planned)))
+    publish(train_shard.expand(spec=planned)) >> report()
 
 
 sales_forecast()

@@ -55,13 +55,14 @@ def sales_ingest() -> None:
 
         return archive_landing(ds, files)
 
-    @task
+    # one XCom per task (multiple_outputs=False): a dict return is a value, not one XCom per key
+    @task(multiple_outputs=False)
     def validate(archived: list[dict], ds: str | None = None, run_id: str | None = None) -> dict:
         from salescast.ingest.tasks import validate_landing
 
         return validate_landing(ds, run_id, archived)
 
-    @task(outlets=[SALES_DAILY])
+    @task(outlets=[SALES_DAILY], multiple_outputs=False)
     def publish(
         result: dict, ds: str | None = None, run_id: str | None = None, outlet_events: dict | None = None
     ) -> dict:

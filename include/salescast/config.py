@@ -67,7 +67,17 @@ def _quantiles(name: str, default: str) -> tuple[float, ...]:
         raise ConfigError(f"{name}={raw!r} must be a comma-separated list of numbers") from None
     if not values or any(not 0 < q < 1 for q in values):
         raise ConfigError(f"{name}={raw!r}: every quantile must be strictly between 0 and 1")
+    if values != CATALOG_QUANTILES:
+        raise ConfigError(
+            f"{name}={raw!r}: the lake's tables, SQL views (include/sql) and expectation suites have the "
+            "columns p10, p50, p90, so the pipeline forecasts 0.1,0.5,0.9 only; other quantiles are available "
+            "from `python -m salescast forecast --quantiles ...`"
+        )
     return values
+
+
+# The quantile columns of the forecasts table and its views (include/sql) and suites.
+CATALOG_QUANTILES = (0.1, 0.5, 0.9)
 
 
 def _countries(name: str) -> tuple[str, ...]:

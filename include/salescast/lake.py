@@ -120,9 +120,15 @@ class Lake:
         base = self.root.path if self.is_local else self.uri
         return f"{str(base).rstrip('/')}/{dataset.folder}"
 
-    def staging_dir(self, dataset: str, partition: str) -> ObjectStoragePath:
+    def staging_dir(self, dataset: Dataset, day: date) -> ObjectStoragePath:
         """Where a run writes before promoting; one folder per dataset partition."""
-        return self.root / "_staging" / dataset / partition
+        return self.root / "_staging" / dataset.folder / f"{dataset.key}={day.isoformat()}"
+
+    def path(self, uri: str) -> ObjectStoragePath:
+        """A path this lake handed out earlier as text (XCom), with the lake's connection."""
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(uri, conn_id=self.conn_id)
 
     def reports_dir(self, day: date) -> ObjectStoragePath:
         return self.root / "reports" / f"run_date={day.isoformat()}"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from salescast.ingest.pipeline import ingest_day
-from salescast.lake import Lake
+from salescast.lake import FORECASTS, Lake
 from salescast.publish import DATA_FILE, read_manifest
 from salescast_dev.generate import PanelSpec, write_landing
 
@@ -63,7 +63,7 @@ def test_ingest_then_forecast_publishes_tables_and_report(forecast_env):
     assert len(stock) == 24 and (stock["safety_stock"] >= 0).all()
     for name in ("forecasts", "metrics", "safety_stock"):
         assert read_manifest(lake, lake.run_dir(name, LAST))["run_date"] == LAST.isoformat()
-    assert not lake.staging_dir("forecasts", f"run_date={LAST}").exists()
+    assert not lake.staging_dir(FORECASTS, LAST).exists()
 
     report = Path(lake.reports_dir(LAST).path)
     page = (report / "index.html").read_text()

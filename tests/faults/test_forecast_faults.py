@@ -15,7 +15,7 @@ import pytest
 
 from salescast.forecast import tasks as forecast_tasks
 from salescast.ingest.pipeline import DayRejected, ingest_day
-from salescast.lake import Lake
+from salescast.lake import SALES_DAILY, Lake
 from salescast.publish import DATA_FILE, is_published, publish_partition
 
 DAY = date(2025, 3, 26)  # a Wednesday
@@ -43,7 +43,7 @@ def build_history(lake: Lake) -> None:
     day = FIRST
     while day < DAY:
         if day != REJECTED:
-            staged = lake.staging_dir("sales_daily", f"dt={day}") / "part-0.parquet"
+            staged = lake.staging_dir(SALES_DAILY, day) / "part-0.parquet"
             lake.write_parquet(staged, rows(day))
             publish_partition(lake, staged, lake.curated_dir(day), {"rows": len(LEVELS)})
         day += timedelta(days=1)

@@ -29,6 +29,7 @@ def test_plain_path_lake_becomes_file_uri(monkeypatch, tmp_path):
         ("SALESCAST_HORIZON", "soon", "SALESCAST_HORIZON='soon' is not a number"),
         ("SALESCAST_HORIZON", "0", "must be between"),
         ("SALESCAST_QUANTILES", "0.1,1.5", "strictly between 0 and 1"),
+        ("SALESCAST_QUANTILES", "0.05,0.5,0.95", "columns p10, p50, p90"),
         ("SALESCAST_SQL_ENGINE", "postgres", "must be 'duckdb' or 'athena'"),
         ("SALESCAST_LAKE_URI", "gs://bucket/x", "only file:// and s3://"),
         ("SALESCAST_MAX_BAD_ROW_FRACTION", "2", "must be between 0.0 and 1.0"),

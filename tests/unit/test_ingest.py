@@ -24,7 +24,7 @@ from salescast.ingest.pipeline import (
     publish_day,
     standardize_day,
 )
-from salescast.lake import Lake
+from salescast.lake import SALES_DAILY, Lake
 from salescast.publish import DATA_FILE, read_manifest
 from salescast_dev.generate import PanelSpec, write_landing
 
@@ -250,7 +250,7 @@ def test_rerun_gives_the_same_partition_and_touches_no_other_day(lake):
     assert (other_file.read_bytes(), other_file.stat().st_mtime_ns) == before_other
     assert read_manifest(lake, lake.curated_dir(DAY))["run_id"] == "run2"
     assert sorted(p.name for p in Path(lake.curated_dir(DAY).path).iterdir()) == ["_SUCCESS", DATA_FILE]
-    assert not lake.staging_dir("sales_daily", f"dt={DAY}").exists()
+    assert not lake.staging_dir(SALES_DAILY, DAY).exists()
 
 
 def test_a_run_killed_mid_publish_leaves_no_published_partition(lake, monkeypatch):

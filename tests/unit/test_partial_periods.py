@@ -169,6 +169,7 @@ def test_the_forecast_command_says_so_in_its_summary(tmp_path):
 
 def test_the_forecast_dag_tasks_say_so_in_the_run_summary(lake, monkeypatch):
     from salescast.forecast import tasks as forecast_tasks
+    from salescast.lake import SALES_DAILY
     from salescast.publish import publish_partition
 
     monkeypatch.setenv("SALESCAST_FREQ", "W-SUN")
@@ -178,7 +179,7 @@ def test_the_forecast_dag_tasks_say_so_in_the_run_summary(lake, monkeypatch):
     history["revenue"] = history["units"] * 2.0
     history["source_rows"] = 1
     for day, rows in history.groupby("date"):
-        staged = lake.staging_dir("sales_daily", f"dt={day}") / "part-0.parquet"
+        staged = lake.staging_dir(SALES_DAILY, day) / "part-0.parquet"
         lake.write_parquet(staged, rows.reset_index(drop=True))
         publish_partition(lake, staged, lake.curated_dir(day), {"rows": len(rows)})
     ds, run_id = "2024-03-13", "manual__2024-03-13"

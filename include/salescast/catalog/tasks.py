@@ -59,9 +59,5 @@ def glue_register(days: list[str]) -> dict[str, Any]:
                 glue, settings.athena_database, settings.lake_uri, table, day
             ):
                 added.setdefault(table.name, []).append(day)
-    latest = max(days)
-    smoke = (
-        f"SELECT COUNT(*) AS row_count FROM {catalog.identifier(settings.athena_database)}.sales_daily "
-        f"WHERE dt = '{catalog.partition_value(latest)}'"
-    )
+    smoke = catalog.render("checks/smoke_count_rows.sql", database=settings.athena_database, value=max(days))
     return {"created": created, "partitions_added": added, "smoke_query": smoke}

@@ -16,7 +16,7 @@ import pandas as pd
 from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, merge_summaries, partial_periods, run_forecast
 from salescast.forecast.models import MODEL_NAMES
-from salescast.lake import RUN_DATASETS, Lake, partition_day, safe_run_id
+from salescast.lake import FORECASTS, RUN_DATASETS, Lake, partition_day, safe_run_id
 from salescast.publish import DATA_FILE, is_published, publish_partition, read_manifest
 from salescast.validation import validate
 
@@ -59,7 +59,7 @@ def load_history(lake: Lake, day: date, history_days: int) -> tuple[pd.DataFrame
 
 
 def _staging(lake: Lake, day: date, run_id: str):
-    return lake.staging_dir("forecasts", f"run_date={day.isoformat()}") / f"run={safe_run_id(run_id)}"
+    return lake.staging_dir(FORECASTS, day) / f"run={safe_run_id(run_id)}"
 
 
 def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
@@ -68,7 +68,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
     history, days = load_history(lake, day, settings.history_days)
-    lake.remove_tree(lake.staging_dir("forecasts", f"run_date={day.isoformat()}"))
+    lake.remove_tree(lake.staging_dir(FORECASTS, day))
     staged = _staging(lake, day, run_id) / "history.parquet"
     lake.write_parquet(staged, history)
     series = history.groupby(["store_id", "item_id"]).ngroups
@@ -78,12 +78,11 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
 
 
 def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
-    from airflow.sdk import ObjectStoragePath
 
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
-    history = lake.read_parquet(ObjectStoragePath(spec["history"], conn_id=lake.conn_id))
+    history = lake.read_parquet(lake.path(spec["history"]))
     cfg, end, known_days = forecast_config(settings), pd.Timestamp(day), pd.DatetimeIndex(spec["days"])
     result = run_forecast(
         history,
@@ -122,7 +121,6 @@ def _validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFra
 
 def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any]:
     """Combine shards, validate with GX, publish forecasts/metrics/safety_stock atomically."""
-    from airflow.sdk import ObjectStoragePath
 
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
@@ -131,7 +129,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in DATASETS}
     summaries = []
     for shard in sorted(shards, key=lambda s: s["shard"]):
-        folder = ObjectStoragePath(shard["folder"], conn_id=lake.conn_id)
+        folder = lake.path(shard["folder"])
         for name in DATASETS:
             tables[name].append(lake.read_parquet(folder / f"{name}.parquet"))
         summaries.append(lake.read_json(folder / "summary.json"))
@@ -160,7 +158,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         manifest = {"dataset": name, "run_date": ds, "run_id": run_id, "rows": len(frame)}
         publish_partition(lake, staged, lake.run_dir(name, day), manifest)
     lake.write_json(report_dir / "forecast_summary.json", summary)
-    lake.remove_tree(lake.staging_dir("forecasts", f"run_date={day.isoformat()}"))
+    lake.remove_tree(lake.staging_dir(FORECASTS, day))
     mean_wql = summary["backtest"]["bake_off"].get("mean_wql")
     # XCom is JSON: NaN (no backtest possible, e.g. only short series) is not, so it becomes null
     mean_wql = None if mean_wql is None or math.isnan(mean_wql) else float(mean_wql)

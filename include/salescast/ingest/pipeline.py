@@ -20,7 +20,7 @@ import pandas as pd
 
 from salescast.ingest.parsing import LINE, UnreadableFile, parse_file
 from salescast.ingest.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
-from salescast.lake import READY_MARKER, Lake, is_data_file_name, modified_epoch, safe_run_id
+from salescast.lake import READY_MARKER, SALES_DAILY, Lake, is_data_file_name, modified_epoch, safe_run_id
 from salescast.publish import publish_partition
 from salescast.validation import SuiteOutcome, render_html, validate
 
@@ -221,7 +221,7 @@ def standardize_day(
 
     Returns the verdict; the caller fails the run when ``result.healthy`` is False.
     """
-    staging = lake.staging_dir("sales_daily", f"dt={day.isoformat()}")
+    staging = lake.staging_dir(SALES_DAILY, day)
     lake.remove_tree(staging)  # leftovers of a killed run of this day
     partition_dates = [day.isoformat()]
     unreadable: dict[str, str] = {}
@@ -347,9 +347,7 @@ def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> d
     """Promote the staged partition of ``day``; the manifest records where it came from."""
     if not result.get("staged"):
         raise DayRejected(f"{day}: nothing was staged, the day did not pass validation")
-    from airflow.sdk import ObjectStoragePath
-
-    staged = ObjectStoragePath(result["staged"], conn_id=lake.conn_id)
+    staged = lake.path(result["staged"])
     manifest = {
         "dataset": "sales_daily",
         "dt": day.isoformat(),
@@ -362,7 +360,7 @@ def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> d
     }
     partition = lake.curated_dir(day)
     publish_partition(lake, staged, partition, manifest)
-    lake.remove_tree(lake.staging_dir("sales_daily", f"dt={day.isoformat()}"))
+    lake.remove_tree(lake.staging_dir(SALES_DAILY, day))
     return manifest | {"partition": str(partition)}
 
 
