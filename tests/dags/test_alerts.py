@@ -99,7 +99,8 @@ def check_alert(message: Message, dag_id: str, task_id: str, day: date, try_numb
         assert f"<th align='left'>{label}</th><td>{value}</td>" in body
     link = re.search(r"<a href='([^']+)'>Open the task log</a>", body)
     assert link, body
-    assert link.group(1).startswith(f"{UI}/dags/{dag_id}/runs/") and f"/tasks/{task_id}" in link.group(1)
+    assert link.group(1).startswith(f"{UI}/dags/{dag_id}/runs/")
+    assert f"/tasks/{task_id}" in link.group(1)
     return body
 
 
@@ -110,7 +111,8 @@ def test_unparseable_landing_file_sends_one_alert(alert_env):
     assert run("sales_ingest", day).state == "failed"
     (message,) = handler.messages()  # exactly one: validate failed, publish is only upstream_failed
     body = check_alert(message, "sales_ingest", "validate", day, 1)
-    assert "AirflowFailException" in body and "bad.csv" in body
+    assert "AirflowFailException" in body
+    assert "bad.csv" in body
 
 
 def test_sensor_timeout_sends_one_alert(alert_env):
@@ -136,7 +138,8 @@ def test_forecast_step_that_raises_alerts_once_after_its_retry(alert_env, monkey
     dagrun = run("sales_forecast", day)
     assert dagrun.state == "failed"
     plan = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "plan")
-    assert plan.state == "failed" and plan.try_number == 2  # it was retried once...
+    assert plan.state == "failed"
+    assert plan.try_number == 2
     (message,) = handler.messages()  # ...and alerted once, on the last try
     body = check_alert(message, "sales_forecast", "plan", day, 2)
     assert "ArrowInvalid" in body or "Parquet" in body

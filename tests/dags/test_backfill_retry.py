@@ -89,7 +89,8 @@ def test_a_retry_after_the_backfill_was_created_reports_success(metadata_db):
 
     again = backfill()  # the retry path: Airflow answers AlreadyRunningBackfill, as after a lock error
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "already exists" in again.stdout and "3 runs" in again.stdout
+    assert "already exists" in again.stdout
+    assert "3 runs" in again.stdout
     assert "AlreadyRunningBackfill" not in again.stdout + again.stderr
     assert [b[1:] for b in backfills()] == [(FIRST, LAST, False, 3)]  # still one backfill, nothing doubled
 

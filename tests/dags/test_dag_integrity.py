@@ -108,12 +108,16 @@ def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
         athena = catalog.get_task(task_id)
         assert type(athena).__name__ == "AthenaOperator"
         assert athena.output_location == "s3://salescast-bucket/lake/_athena_results/"
-        assert athena.workgroup == "primary" and athena.database == "salescast"
-        assert athena.execution_timeout is not None and athena.on_failure_callback
+        assert athena.workgroup == "primary"
+        assert athena.database == "salescast"
+        assert athena.execution_timeout is not None
+        assert athena.on_failure_callback
     ingest = bag.dags["sales_ingest"]
     s3 = ingest.get_task("wait_for_landing_s3")
-    assert type(s3).__name__ == "S3KeySensor" and s3.deferrable
-    assert s3.bucket_name == "salescast-bucket" and s3.bucket_key == "lake/landing/sales/{{ ds }}/*"
+    assert type(s3).__name__ == "S3KeySensor"
+    assert s3.deferrable
+    assert s3.bucket_name == "salescast-bucket"
+    assert s3.bucket_key == "lake/landing/sales/{{ ds }}/*"
     assert [t.task_id for t in ingest.topological_sort()][:2] == ["wait_for_landing_s3", "wait_for_landing"]
 
 

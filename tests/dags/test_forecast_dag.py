@@ -47,20 +47,23 @@ def test_ingest_then_forecast_publishes_tables_and_report(forecast_env):
         dagrun = run("sales_forecast", day)
         assert dagrun.state == "success"
         mapped = [ti for ti in dagrun.get_task_instances() if ti.task_id == "train_shard"]
-        assert len(mapped) == 3 and all(ti.state == "success" for ti in mapped)
+        assert len(mapped) == 3
+        assert all(ti.state == "success" for ti in mapped)
 
     forecasts = lake.read_parquet(lake.run_dir("forecasts", LAST) / DATA_FILE)
     assert forecasts.groupby(["store_id", "item_id"]).size().eq(7).all()
     assert len(forecasts) == 24 * 7
     assert set(forecasts["date"]) == set(pd.date_range("2025-04-01", periods=7).date)
-    assert (forecasts["p10"] <= forecasts["p50"]).all() and (forecasts["p50"] <= forecasts["p90"]).all()
+    assert (forecasts["p10"] <= forecasts["p50"]).all()
+    assert (forecasts["p50"] <= forecasts["p90"]).all()
     assert (forecasts["p10"] >= 0).all()
     assert set(forecasts["run_date"]) == {LAST}
     metrics = lake.read_parquet(lake.run_dir("metrics", LAST) / DATA_FILE)
     assert metrics[metrics["chosen"]].groupby(["store_id", "item_id"]).size().eq(1).all()
     assert metrics["model"].nunique() >= 4  # every candidate has its own rows
     stock = lake.read_parquet(lake.run_dir("safety_stock", LAST) / DATA_FILE)
-    assert len(stock) == 24 and (stock["safety_stock"] >= 0).all()
+    assert len(stock) == 24
+    assert (stock["safety_stock"] >= 0).all()
     for name in ("forecasts", "metrics", "safety_stock"):
         assert read_manifest(lake, lake.run_dir(name, LAST))["run_date"] == LAST.isoformat()
     assert not lake.staging_dir(FORECASTS, LAST).exists()

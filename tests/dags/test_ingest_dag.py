@@ -46,7 +46,8 @@ def test_ingest_days_then_rerun_a_day(ingest_env):
         assert run("sales_ingest", day).state == "success"
     for day in DAYS:
         manifest = read_manifest(lake, lake.curated_dir(day))
-        assert manifest is not None and manifest["rows"] > 0
+        assert manifest is not None
+        assert manifest["rows"] > 0
         frame = lake.read_parquet(lake.curated_dir(day) / DATA_FILE)
         assert set(frame["date"]) == {day}
         assert len(frame) == manifest["rows"]
@@ -86,7 +87,8 @@ def test_bad_file_fails_the_run_and_publishes_nothing(ingest_env):
     }
     assert not lake.curated_dir(day).exists()
     rows = lake.read_parquet(lake.root / "quarantine" / "sales" / f"dt={day}" / "rows.parquet")
-    assert rows["kind"].tolist() == ["unreadable_file"] and rows["source_file"].tolist() == ["bad.csv"]
+    assert rows["kind"].tolist() == ["unreadable_file"]
+    assert rows["source_file"].tolist() == ["bad.csv"]
 
 
 def test_sensor_times_out_when_no_files_arrive(ingest_env):

@@ -70,7 +70,8 @@ def test_the_airflow_passthrough_refuses_it_too(tmp_path):
         [sys.executable, "-m", "salescast", "airflow", "dags", "test", "sales_forecast", "2010-12-01"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert done.returncode == 2 and "is before the start date 2011-01-01" in done.stderr
+    assert done.returncode == 2
+    assert "is before the start date 2011-01-01" in done.stderr
 
 
 def test_a_bad_start_date_names_the_variable(tmp_path):
@@ -79,7 +80,8 @@ def test_a_bad_start_date_names_the_variable(tmp_path):
         [sys.executable, "-m", "salescast", "run", "sales_ingest", "2011-01-01"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert done.returncode == 2 and "SALESCAST_START_DATE='2010-13-01' is not a date" in done.stderr
+    assert done.returncode == 2
+    assert "SALESCAST_START_DATE='2010-13-01' is not a date" in done.stderr
 
 
 def test_every_dag_starts_on_the_configured_start_date(tmp_path):

@@ -52,7 +52,8 @@ def build_history(lake: Lake) -> None:
         ingest_day(lake, REJECTED, "load", 0.05)
     lake.write_bytes(lake.landing_dir(DAY) / "export.csv", landing_csv(DAY))
     ingest_day(lake, DAY, "load", 0.05)
-    assert not is_published(lake.curated_dir(REJECTED)) and is_published(lake.curated_dir(DAY))
+    assert not is_published(lake.curated_dir(REJECTED))
+    assert is_published(lake.curated_dir(DAY))
 
 
 def forecast(run_id: str) -> None:
@@ -72,7 +73,8 @@ def test_a_rejected_day_and_a_partial_week_are_not_read_as_low_sales(lake, monke
     published = lake.run_dir("forecasts", DAY) / DATA_FILE
     first_bytes = published.read_bytes()
     forecasts = lake.read_parquet(published)
-    assert len(forecasts) == len(LEVELS) * 2 and not forecasts.isna().any().any()
+    assert len(forecasts) == len(LEVELS) * 2
+    assert not forecasts.isna().any().any()
     assert str(forecasts["date"].min()) == first_target  # weekly: the week in progress is step 1
     for (store, item), level in LEVELS.items():
         series = forecasts[(forecasts["store_id"] == store) & (forecasts["item_id"] == item)]

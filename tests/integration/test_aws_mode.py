@@ -62,7 +62,8 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):
 
     s3, glue, athena = aws_env["s3"], aws_env["glue"], aws_env["athena"]
     lake = Lake.from_settings(Settings.from_env())
-    assert lake.uri == f"s3://{BUCKET}/{PREFIX}" and not lake.is_local
+    assert lake.uri == f"s3://{BUCKET}/{PREFIX}"
+    assert not lake.is_local
     generate(tmp_path / "landing")
     uploaded_at: dict[str, float] = {}
 

@@ -73,7 +73,8 @@ def test_no_mapping_lists_a_money_word_as_units():
 
 def test_a_lone_sales_column_is_rejected_saying_which_column_to_rename():
     reason = reason_of("a.csv", b"date,store,sku,sales\n2025-03-03,S1,A,2\n")
-    assert "'sales'" in reason and "money or units" in reason
+    assert "'sales'" in reason
+    assert "money or units" in reason
     assert "rename it to 'units'" in reason
 
 
@@ -108,7 +109,8 @@ def test_an_empty_revenue_is_allowed_and_published_as_null(lake):
     result = ingest_day(lake, DAY, "run1", 0.05)
     assert result.invalid == 0
     published = curated(lake).set_index("item_id")
-    assert pd.isna(published.loc["I9000", "revenue"]) and published["revenue"].notna().sum() == 5
+    assert pd.isna(published.loc["I9000", "revenue"])
+    assert published["revenue"].notna().sum() == 5
 
 
 def test_parquet_nan_revenue_is_quarantined(lake):
@@ -134,7 +136,8 @@ def test_pos_price_that_is_missing_or_not_a_number_is_quarantined(lake):
     from airflow.sdk import ObjectStoragePath
 
     daily = lake.read_parquet(ObjectStoragePath(result.staged))
-    assert daily["units"].tolist() == [80.0] and daily["revenue"].tolist() == [pytest.approx(200.0)]
+    assert daily["units"].tolist() == [80.0]
+    assert daily["revenue"].tolist() == [pytest.approx(200.0)]
 
 
 def test_a_null_revenue_is_never_summed_as_zero():
@@ -143,7 +146,8 @@ def test_a_null_revenue_is_never_summed_as_zero():
          "revenue": [5.0, None], "line_number": [2, 3]}
     )  # fmt: skip
     daily = aggregate_daily(rows)
-    assert daily["units"].tolist() == [3.0] and daily["revenue"].isna().all()
+    assert daily["units"].tolist() == [3.0]
+    assert daily["revenue"].isna().all()
 
 
 # ---- 4. text encodings ----------------------------------------------------------------------
@@ -153,7 +157,8 @@ def test_windows_1252_and_utf8_spellings_are_one_series(lake):
     text = HEADER + "2025-03-03,Café,PROMO–€5,1,2.0\n"
     utf8 = parse_file("u.csv", text.encode("utf-8"))
     cp1252 = parse_file("w.csv", text.encode("cp1252"))
-    assert cp1252.encoding == "cp1252" and utf8.encoding == "utf-8"
+    assert cp1252.encoding == "cp1252"
+    assert utf8.encoding == "utf-8"
     assert cp1252.rows.loc[0, "store_id"] == "Café"
     assert cp1252.rows.loc[0, "item_id"] == "PROMO–€5"
     drop(lake, "w.csv", text.encode("cp1252"))
@@ -172,13 +177,16 @@ def test_decomposed_unicode_ids_are_the_same_series_as_composed_ones(lake):
 def test_a_file_mixing_utf8_and_windows_1252_is_rejected_with_the_line():
     data = (HEADER + "2025-03-03,Café,A,1,2.0\n").encode("utf-8") + "2025-03-03,Café,B,1,2.0\n".encode("cp1252")
     reason = reason_of("mixed.csv", data)
-    assert "mixes UTF-8 and another encoding" in reason and "line 3" in reason
-    assert "save" in reason.lower() and "UTF-8" in reason
+    assert "mixes UTF-8 and another encoding" in reason
+    assert "line 3" in reason
+    assert "save" in reason.lower()
+    assert "UTF-8" in reason
 
 
 def test_bytes_no_known_encoding_can_decode_are_rejected():
     reason = reason_of("x.csv", HEADER.encode() + b"2025-03-03,S\x81,A,1,2.0\n")
-    assert "neither UTF-8 nor Windows-1252" in reason and "line 2" in reason
+    assert "neither UTF-8 nor Windows-1252" in reason
+    assert "line 2" in reason
 
 
 @pytest.mark.parametrize(
@@ -188,7 +196,8 @@ def test_bytes_no_known_encoding_can_decode_are_rejected():
 )
 def test_nul_bytes_are_refused_not_read_into_ids(data):
     reason = reason_of("x.csv", data)
-    assert "contains NUL bytes" in reason and "UTF-8" in reason
+    assert "contains NUL bytes" in reason
+    assert "UTF-8" in reason
 
 
 def test_utf16_with_bom_is_read():
@@ -228,14 +237,16 @@ def test_a_file_using_both_orders_quarantines_the_ambiguous_dates(lake):
     assert reasons[2] == (
         "date could be day-first or month-first and this file has dates in both orders (got '02/12/2010 08:00')"
     )
-    assert len(reasons) == 5 and result.accepted == 0
+    assert len(reasons) == 5
+    assert result.accepted == 0
 
 
 def test_day_first_pos_day_publishes_end_to_end(lake):
     day = date(2010, 12, 2)
     drop(lake, "p.csv", POS_HEADER + "536365,85123A,X,6,02/12/2010 08:26,2.55,17850,United Kingdom\n", day)
     result = ingest_day(lake, day, "run1", 0.05)
-    assert result.published_rows == 1 and set(curated(lake, day)["date"]) == {day}
+    assert result.published_rows == 1
+    assert set(curated(lake, day)["date"]) == {day}
 
 
 # ---- 11. smaller ones -------------------------------------------------------------------------
@@ -265,7 +276,8 @@ def test_a_subfolder_of_the_landing_day_is_reported_not_silently_ignored(lake, c
 def test_a_day_with_only_a_subfolder_says_so_while_waiting(lake):
     drop(lake, "late/b.csv", HEADER + clean_rows(3))
     readiness = check_landing_ready(lake, DAY, settle_seconds=0)
-    assert not readiness.ready and "late" in readiness.detail
+    assert not readiness.ready
+    assert "late" in readiness.detail
 
 
 def test_a_lone_header_only_file_is_named_in_the_rejection(lake):
@@ -280,7 +292,8 @@ def test_a_rejection_says_what_to_do_next(lake):
     with pytest.raises(DayRejected) as rejected:
         ingest_day(lake, DAY, "run1", 0.05)
     message = str(rejected.value)
-    assert f"landing/sales/{DAY}/" in message and "re-run the day" in message
+    assert f"landing/sales/{DAY}/" in message
+    assert "re-run the day" in message
 
 
 def test_a_rerun_replaces_the_days_quarantine(lake):
@@ -294,7 +307,9 @@ def test_a_rerun_replaces_the_days_quarantine(lake):
     assert first.quarantine == second.quarantine
     assert sorted(p.name for p in quarantine_day.iterdir()) == ["rows.parquet"]
     rows = pd.read_parquet(quarantine_day / "rows.parquet")
-    assert rows["run_id"].tolist() == ["run2"] and rows["reason"].tolist() == ["store_id is missing"]
+    assert rows["run_id"].tolist() == ["run2"]
+    assert rows["reason"].tolist() == ["store_id is missing"]
     drop(lake, "a.csv", HEADER + clean_rows(30))  # the source fixed the file
     third = ingest_day(lake, DAY, "run3", 0.05)
-    assert third.quarantine is None and not quarantine_day.exists()
+    assert third.quarantine is None
+    assert not quarantine_day.exists()

@@ -58,7 +58,9 @@ def query(warehouse: Path, sql: str) -> pd.DataFrame:
 def test_views_give_exact_rows(lake_path, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     counts = catalog.refresh_duckdb(Lake(str(lake_path)), warehouse)
-    assert counts["sales_daily"] == 2 and counts["forecasts"] == 4 and counts["forecast_metrics"] == 0
+    assert counts["sales_daily"] == 2
+    assert counts["forecasts"] == 4
+    assert counts["forecast_metrics"] == 0
 
     latest = query(warehouse, "SELECT CAST(date AS VARCHAR) AS date, p50 FROM forecast_latest ORDER BY date")
     assert latest.to_dict("list") == {"date": ["2025-03-02", "2025-03-03"], "p50": [19.0, 2.0]}
@@ -113,7 +115,8 @@ def test_athena_sql_renders_from_the_same_files():
         "PARTITION (run_date = '2025-03-01') LOCATION 's3://bucket/lake/forecasts/run_date=2025-03-01/'"
     )
     view = catalog.athena_view("history_and_forecast", "salescast")
-    assert view.startswith("-- History") and "CREATE OR REPLACE VIEW salescast.history_and_forecast" in view
+    assert view.startswith("-- History")
+    assert "CREATE OR REPLACE VIEW salescast.history_and_forecast" in view
 
 
 @pytest.mark.parametrize(
@@ -148,6 +151,7 @@ def test_a_partition_without_success_marker_stays_out_of_the_views(lake_path, tm
     (lake_path / "forecasts/run_date=2025-03-05/_SUCCESS").unlink()
     warehouse = tmp_path / "w.duckdb"
     counts = catalog.refresh_duckdb(Lake(str(lake_path)), warehouse)
-    assert counts["sales_daily"] == 1 and counts["forecasts"] == 4
+    assert counts["sales_daily"] == 1
+    assert counts["forecasts"] == 4
     days = query(warehouse, "SELECT DISTINCT dt FROM sales_daily")["dt"].astype(str).tolist()
     assert days == ["2025-03-01"]

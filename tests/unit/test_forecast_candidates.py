@@ -171,8 +171,10 @@ def test_weekly_holiday_regressors_follow_a_holiday_that_moves_between_weeks():
 
 
 def test_season_lengths_take_the_year_from_two_years_of_history():
-    assert season_length("W-SUN", 103) == 1 and season_length("W-SUN", 104) == 52
-    assert season_length("ME", 23) == 1 and season_length("ME", 24) == 12
+    assert season_length("W-SUN", 103) == 1
+    assert season_length("W-SUN", 104) == 52
+    assert season_length("ME", 23) == 1
+    assert season_length("ME", 24) == 12
     assert season_length("D", 30) == 7
 
 
@@ -245,7 +247,9 @@ def test_progress_logs_a_line_every_tenth_off_a_terminal(caplog):
     progress.close()
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 10
-    assert lines[0].startswith("forecast:  10%") and "4/40" in lines[0] and "series/s" in lines[0]
+    assert lines[0].startswith("forecast:  10%")
+    assert "4/40" in lines[0]
+    assert "series/s" in lines[0]
     assert "40/40" in lines[-1]
 
 
@@ -254,7 +258,8 @@ def test_run_forecast_reports_progress(caplog):
     history = pd.concat([frame(np.tile(WEEK, 20) + k, "2024-01-01").assign(item_id=f"i{k}") for k in range(10)])
     run_forecast(history, ForecastConfig(horizon=7), jobs=2)
     lines = [r.getMessage() for r in caplog.records if r.name == "salescast.forecast"]
-    assert lines and "10/10" in lines[-1]
+    assert lines
+    assert "10/10" in lines[-1]
 
 
 # ---- safety stock on a small panel ---------------------------------------------------
@@ -278,4 +283,5 @@ def test_safety_stock_of_a_small_panel_pools_only_what_is_comparable():
     assert 0.5 * textbook < stock.loc["poisson", "safety_stock"] < 2.5 * textbook, stock
     assert stock.loc["constant", "safety_stock"] == pytest.approx(0.0)
     # two comparable series are no population to pool: each keeps its own errors, flagged as thin
-    assert stock.loc["poisson", "error_samples"] < 30 and stock.loc["poisson", "method"] == "few_errors"
+    assert stock.loc["poisson", "error_samples"] < 30
+    assert stock.loc["poisson", "method"] == "few_errors"

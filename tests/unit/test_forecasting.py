@@ -97,9 +97,11 @@ def test_short_and_constant_series_fall_back_cleanly():
         warnings.simplefilter("error")  # a fallback must not spam warnings
         short = forecast_series(np.array([0, 0, 3.0, 1.0, 2.0]), 2, ("s", "new"), ForecastConfig(horizon=7))
         constant = forecast_series(np.full(120, 4.0), 0, ("s", "c"), ForecastConfig(horizon=7))
-    assert short.model == "recent_mean" and short.reason.startswith("short history: 3 periods")
+    assert short.model == "recent_mean"
+    assert short.reason.startswith("short history: 3 periods")
     assert short.mean == pytest.approx(np.full(7, 2.0))
-    assert constant.model == "recent_mean" and constant.reason == "constant series"
+    assert constant.model == "recent_mean"
+    assert constant.reason == "constant series"
     np.testing.assert_allclose(constant.quantiles, 4.0)
 
 
@@ -115,7 +117,8 @@ def test_intermittent_series_get_the_intermittent_methods():
     intermittent = wins["croston_sba"] + wins["tsb"]
     assert intermittent > max(v for k, v in wins.items() if k not in ("croston_sba", "tsb"))
     smooth = forecast_series(np.tile(WEEK * 5, 40), 0, ("s", "i"), ForecastConfig(horizon=14))
-    assert not smooth.intermittent and "croston_sba" not in smooth.candidates
+    assert not smooth.intermittent
+    assert "croston_sba" not in smooth.candidates
 
 
 def test_a_model_that_does_not_converge_is_skipped_and_counted(monkeypatch):
@@ -187,7 +190,8 @@ def test_lead_time_errors_and_safety_stock_arithmetic():
     assert stock.method == "series_errors"
     # fewer than 30 own errors: the pooled shape quantile times the series' own error size
     pooled = ss.safety_stock(np.array([[1.0, 3.0]]), np.ones(7), 7, 0.5, scale=10.0, pooled=(1.5, 0.7))
-    assert pooled.method == "pooled_errors" and pooled.safety_stock == pytest.approx(1.5 * 2.0 * 10.0)
+    assert pooled.method == "pooled_errors"
+    assert pooled.safety_stock == pytest.approx(1.5 * 2.0 * 10.0)
     blended = ss.safety_stock(np.arange(100.0).reshape(1, -1), np.ones(7), 7, 0.9, 1.0, pooled=(2.0, 0.0))
     assert blended.safety_stock == pytest.approx((90.0 + 2.0 * np.arange(100.0).mean()) / 2)
     assert ss.safety_stock(np.zeros((0, 0)), np.ones(7), 7, 0.9, 4.0, pooled=(2.0, 0.5)).safety_stock == 2.0
@@ -226,7 +230,8 @@ def test_weekly_frequency_forecasts_sundays():
     history = history_frame({("s", "i"): y}, start="2020-01-06")
     result = run_forecast(history, ForecastConfig(horizon=4, freq="W"))
     dates = pd.to_datetime(result.forecasts["date"])
-    assert (dates.dt.dayofweek == 6).all() and len(dates) == 4
+    assert (dates.dt.dayofweek == 6).all()
+    assert len(dates) == 4
     assert result.forecasts["p50"].to_numpy() == pytest.approx(np.full(4, WEEK.sum()), rel=0.01)
     with pytest.raises(ForecastInputError, match="not supported"):
         ForecastConfig(freq="H")
@@ -255,7 +260,9 @@ def test_forecast_rows_follow_the_contract():
     result = run_forecast(panel, ForecastConfig(horizon=7, quantiles=(0.1, 0.5, 0.9)))
     f = result.forecasts
     assert list(f.columns) == ["store_id", "item_id", "date", "p10", "p50", "p90", "horizon_step", "mean", "model"]
-    assert (f["p10"] >= 0).all() and (f["p10"] <= f["p50"]).all() and (f["p50"] <= f["p90"]).all()
+    assert (f["p10"] >= 0).all()
+    assert (f["p10"] <= f["p50"]).all()
+    assert (f["p50"] <= f["p90"]).all()
     assert f.groupby(["store_id", "item_id"]).size().eq(7).all()
     assert set(f["date"]) == set(pd.date_range("2024-05-01", periods=7).date)
     m = result.metrics

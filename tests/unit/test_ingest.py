@@ -65,7 +65,9 @@ def test_sensor_waits_for_files_then_for_them_to_settle(lake):
     assert not check_landing_ready(lake, DAY, settle_seconds=60).ready
     path = drop(lake, "a.csv", HEADER + clean_rows(3))
     young = check_landing_ready(lake, DAY, settle_seconds=60)
-    assert not young.ready and "still changing" in young.detail and "a.csv" in young.detail
+    assert not young.ready
+    assert "still changing" in young.detail
+    assert "a.csv" in young.detail
     old = time.time() - 120
     os.utime(path, (old, old))
     assert check_landing_ready(lake, DAY, settle_seconds=60).ready
@@ -98,7 +100,8 @@ def test_raw_archive_is_byte_identical_and_never_rewritten(lake):
     drop(lake, "a.csv", corrected)
     second = archive_raw(lake, DAY)
     assert (raw / "a.csv").read_bytes() == original.encode()
-    assert second[0].raw.startswith("a~") and second[0].raw.endswith(".csv")
+    assert second[0].raw.startswith("a~")
+    assert second[0].raw.endswith(".csv")
     assert (raw / second[0].raw).read_bytes() == corrected.encode()
     assert sorted(p.name for p in raw.iterdir()) == sorted(["a.csv", second[0].raw])
 
@@ -213,7 +216,8 @@ def test_a_header_only_file_beside_good_files_is_only_a_warning(lake):
     drop(lake, "a.csv", HEADER + clean_rows(5))
     drop(lake, "b.csv", HEADER)
     result = ingest_day(lake, DAY, "run1", max_bad_fraction=0.05)
-    assert result.healthy and result.published_rows == 5
+    assert result.healthy
+    assert result.published_rows == 5
     assert result.warnings == ["b.csv: header only, no data records"]
 
 

@@ -120,7 +120,8 @@ def test_rows_that_are_already_one_per_period_are_whole_periods(dates, freq, las
 
     history = pd.DataFrame({"date": dates.date, "store_id": "s", "item_id": "i", "units": 500.0})
     panel = build_panel(history, freq)
-    assert len(panel.dates) == len(dates) and panel.dates[-1] == pd.Timestamp(last_period)
+    assert len(panel.dates) == len(dates)
+    assert panel.dates[-1] == pd.Timestamp(last_period)
     assert partial_periods(history, freq) == {"leading": None, "trailing": None}
 
 

@@ -51,7 +51,10 @@ def test_ids_with_dollars_and_markup_are_drawn_and_escaped_literally(lake):
     folder = Path(lake.reports_dir(DAY).path)
     assert page.endswith("index.html")
     pngs = sorted(p.name for p in folder.glob("*.png"))
-    assert "largest_0.png" in pngs and "worst_0.png" in pngs and "model_mix.png" in pngs
+    assert "largest_0.png" in pngs
+    assert "worst_0.png" in pngs
+    assert "model_mix.png" in pngs
     html = (folder / "index.html").read_text()
-    assert "&lt;b&gt;S2&lt;/b&gt;" in html and "<b>S2</b>" not in html
+    assert "&lt;b&gt;S2&lt;/b&gt;" in html
+    assert "<b>S2</b>" not in html
     assert "PROMO $\\foo$ pack" in html

@@ -70,7 +70,8 @@ def test_good_values_of_the_new_checks_pass(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     settings = Settings.from_env()
-    assert settings.freq == "W-MON" and settings.athena_output == "s3://bucket/results/"
+    assert settings.freq == "W-MON"
+    assert settings.athena_output == "s3://bucket/results/"
     assert settings.alert_emails == ("ops@example.com", "Planner <planner@example.com>")
 
 

@@ -190,6 +190,87 @@ def partial_periods(
     return span or {"leading": None, "trailing": None}
 
 
+def _clean_history(history: pd.DataFrame, end: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The canonical columns, typed and checked, up to ``end``; and the last day."""
+    missing = [c for c in REQUIRED if c not in history.columns]
+    if missing:
+        raise ForecastInputError(f"history is missing columns {missing}; it needs {list(REQUIRED)}")
+    frame = history[list(REQUIRED)].copy()
+    frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
+    frame["units"] = pd.to_numeric(frame["units"], errors="coerce")
+    bad = frame["date"].isna() | frame["units"].isna() | frame["store_id"].isna() | frame["item_id"].isna()
+    if bad.any():
+        raise ForecastInputError(f"{int(bad.sum())} history rows have a missing or unparseable date/id/units")
+    if frame.empty:
+        raise ForecastInputError("history is empty")
+    frame["store_id"] = frame["store_id"].astype(str)
+    frame["item_id"] = frame["item_id"].astype(str)
+    last = pd.Timestamp(end) if end is not None else frame["date"].max()
+    return frame[frame["date"] <= last], last
+
+
+_SERIES = ["store_id", "item_id"]
+
+
+def _daily_grid(
+    frame: pd.DataFrame, last: pd.Timestamp, known_days: pd.DatetimeIndex | None
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Series x day sums from the first day to ``last``; unknown days imputed."""
+    wide = frame.pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
+    days = pd.date_range(frame["date"].min(), last, freq="D")
+    values = wide.reindex(columns=days, fill_value=0.0).fillna(0.0).to_numpy(dtype=float)
+    imputed = 0
+    if known_days is not None:
+        unknown = ~days.isin(pd.DatetimeIndex(known_days).normalize())
+        imputed = int(unknown.sum())
+        _impute_missing_days(values, unknown, 7)
+    return wide, values, imputed
+
+
+def _period_grid(
+    frame: pd.DataFrame, freq: str, last: pd.Timestamp, known_days: pd.DatetimeIndex | None
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, int, dict[str, Any] | None]:
+    """Series x complete week or month sums (days imputed first when some are unknown)."""
+    period = "M" if freq == "ME" else freq
+    span = _partial_span(frame["date"], freq, last, known_days is not None)
+    ends = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
+    imputed = 0
+    if known_days is None:
+        wide = frame.assign(date=ends).pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
+    else:  # unknown days are imputed on the daily grid first, then summed into periods
+        wide, daily, imputed = _daily_grid(frame, last, known_days)
+        day_ends = pd.date_range(frame["date"].min(), last, freq="D").to_period(period).end_time.normalize()
+        cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
+        wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
+    dates = pd.date_range(ends.min(), last.to_period(period).end_time.normalize(), freq=freq)
+    if span is not None:
+        dates = dates[int(span["leading"] is not None) : len(dates) - int(span["trailing"] is not None)]
+        if dates.empty:
+            raise ForecastInputError(
+                f"history covers no complete period of {freq}: its days from {frame['date'].min():%Y-%m-%d} "
+                f"to {last:%Y-%m-%d} fill no whole week or month, and a partial one would read as low sales. "
+                "Give daily rows for at least one whole period, or forecast daily (freq D)"
+            )
+    return wide.reindex(columns=dates, fill_value=0.0).fillna(0.0), dates, imputed, span
+
+
+def _launch_starts(
+    first: np.ndarray, frame: pd.DataFrame, wide: pd.DataFrame, dates: pd.DatetimeIndex, freq: str
+) -> None:
+    """A series launched mid-period starts at its first complete period (``first`` in place)."""
+    period = "M" if freq == "ME" else freq
+    nonzero = wide.to_numpy(dtype=float) != 0
+    kept = frame[(frame["date"] >= dates[0].to_period(period).start_time) & (frame["units"] != 0)]
+    launch = kept.groupby(_SERIES)["date"].min()
+    launch = launch[launch > dates[0]]  # first sale after the first period: launched in the history
+    launch = launch[launch != launch.dt.to_period(period).dt.start_time]
+    for row, day in zip(wide.index.get_indexer(launch.index), launch, strict=True):
+        at = first[row]
+        launched_in = day.to_period(period).end_time.normalize()
+        if at < len(dates) and dates[at] == launched_in and nonzero[row, at + 1 :].any():
+            first[row] = at + 1
+
+
 def build_panel(
     history: pd.DataFrame,
     freq: str = "D",
@@ -206,75 +287,20 @@ def build_panel(
     so the panel ends at the last complete period and the forecast's horizon step 1 is the
     current, partial one (``_target_dates``). A series launched mid-period starts at its first
     complete period."""
-    missing = [c for c in REQUIRED if c not in history.columns]
-    if missing:
-        raise ForecastInputError(f"history is missing columns {missing}; it needs {list(REQUIRED)}")
-    frame = history[list(REQUIRED)].copy()
-    frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
-    frame["units"] = pd.to_numeric(frame["units"], errors="coerce")
-    bad = frame["date"].isna() | frame["units"].isna() | frame["store_id"].isna() | frame["item_id"].isna()
-    if bad.any():
-        raise ForecastInputError(f"{int(bad.sum())} history rows have a missing or unparseable date/id/units")
-    if frame.empty:
-        raise ForecastInputError("history is empty")
+    frame, last = _clean_history(history, end)
     freq = normalize_freq(freq)
-    frame["store_id"] = frame["store_id"].astype(str)
-    frame["item_id"] = frame["item_id"].astype(str)
-    last = pd.Timestamp(end) if end is not None else frame["date"].max()
-    frame = frame[frame["date"] <= last]
-    index = ["store_id", "item_id"]
-    imputed = 0
     span = None
     if freq == "D":
-        wide = frame.pivot_table(index=index, columns="date", values="units", aggfunc="sum")
+        wide, values, imputed = _daily_grid(frame, last, known_days)
         dates = pd.date_range(frame["date"].min(), last, freq=freq)
-        wide = wide.reindex(columns=dates, fill_value=0.0).fillna(0.0)
-        values = wide.to_numpy(dtype=float)
-        if known_days is not None:
-            missing = ~dates.isin(pd.DatetimeIndex(known_days).normalize())
-            imputed = int(missing.sum())
-            _impute_missing_days(values, missing, 7)
     else:
-        period = "M" if freq == "ME" else freq
         frame["date"] = frame["date"].dt.normalize()
-        last = last.normalize()
-        span = _partial_span(frame["date"], freq, last, known_days is not None)
-        ends = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
-        if known_days is None:
-            wide = frame.assign(date=ends).pivot_table(index=index, columns="date", values="units", aggfunc="sum")
-        else:  # unknown days are imputed on the daily grid first, then summed into periods
-            days = pd.date_range(frame["date"].min(), last, freq="D")
-            wide = frame.pivot_table(index=index, columns="date", values="units", aggfunc="sum")
-            daily = wide.reindex(columns=days, fill_value=0.0).fillna(0.0).to_numpy(dtype=float)
-            unknown = ~days.isin(pd.DatetimeIndex(known_days).normalize())
-            imputed = int(unknown.sum())
-            _impute_missing_days(daily, unknown, 7)
-            day_ends = days.to_period(period).end_time.normalize()
-            cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
-            wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
-        dates = pd.date_range(ends.min(), last.to_period(period).end_time.normalize(), freq=freq)
-        if span is not None:
-            dates = dates[int(span["leading"] is not None) : len(dates) - int(span["trailing"] is not None)]
-            if dates.empty:
-                raise ForecastInputError(
-                    f"history covers no complete period of {freq}: its days from {frame['date'].min():%Y-%m-%d} "
-                    f"to {last:%Y-%m-%d} fill no whole week or month, and a partial one would read as low sales. "
-                    "Give daily rows for at least one whole period, or forecast daily (freq D)"
-                )
-        wide = wide.reindex(columns=dates, fill_value=0.0).fillna(0.0)
+        wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days)
         values = wide.to_numpy(dtype=float)
     nonzero = values != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
-    if span is not None:  # a series launched mid-period: its first period is partial as well
-        kept = frame[(frame["date"] >= dates[0].to_period(period).start_time) & (frame["units"] != 0)]
-        launch = kept.groupby(index)["date"].min()
-        launch = launch[launch > dates[0]]  # first sale after the first period: launched in the history
-        launch = launch[launch != launch.dt.to_period(period).dt.start_time]
-        for row, day in zip(wide.index.get_indexer(launch.index), launch, strict=True):
-            at = first[row]
-            launched_in = day.to_period(period).end_time.normalize()
-            if at < len(dates) and dates[at] == launched_in and nonzero[row, at + 1 :].any():
-                first[row] = at + 1
+    if span is not None:
+        _launch_starts(first, frame, wide, dates, freq)
     keys = wide.index.to_frame(index=False)
     return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed)
 
@@ -595,15 +621,58 @@ def _target_dates(last: pd.Timestamp, cfg: ForecastConfig) -> pd.DatetimeIndex:
     return pd.date_range(last, periods=cfg.horizon + 1, freq=cfg.freq)[1:]
 
 
-def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: ForecastConfig) -> ForecastResult:
-    dates = _target_dates(pd.Timestamp(last), cfg)
+def _forecast_frame(outcomes: Sequence[SeriesOutcome], dates: pd.DatetimeIndex, cfg: ForecastConfig) -> pd.DataFrame:
     qcols = cfg.quantile_columns
-    forecast_rows: list[pd.DataFrame] = []
-    metric_rows: list[dict[str, Any]] = []
-    per_model: dict[str, ScoreSums] = {}
-    chosen = ScoreSums(cfg.quantiles)
-    skips: dict[str, int] = {}
-    # comparable series only: smooth and intermittent demand have differently shaped errors
+    rows: list[pd.DataFrame] = []
+    for o in outcomes:
+        frame = pd.DataFrame(o.quantiles.T, columns=qcols)
+        frame.insert(0, "date", dates.date)
+        frame.insert(0, "item_id", o.item_id)
+        frame.insert(0, "store_id", o.store_id)
+        frame["horizon_step"] = np.arange(1, cfg.horizon + 1)
+        frame["mean"] = o.mean
+        frame["model"] = o.model
+        rows.append(frame)
+    if not rows:
+        return pd.DataFrame(columns=["store_id", "item_id", "date", *qcols, "horizon_step", "mean", "model"])
+    return pd.concat(rows, ignore_index=True)
+
+
+@dataclass
+class _Backtest:
+    """Metric rows per series and candidate, and the pooled sums behind the summary."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    per_model: dict[str, ScoreSums] = field(default_factory=dict)
+    chosen: ScoreSums | None = None
+    skips: dict[str, int] = field(default_factory=dict)
+
+
+def _backtest_metrics(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> _Backtest:
+    out = _Backtest(chosen=ScoreSums(cfg.quantiles))
+    for o in outcomes:
+        for name in o.skipped:
+            out.skips[name] = out.skips.get(name, 0) + 1
+        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": o.windows}
+        if not o.candidates:
+            out.rows.append(
+                base | {"model": o.model, "chosen": True, "reason": o.reason, "skipped_models": len(o.skipped)}
+            )
+        for name, sums in o.candidates.items():
+            out.per_model.setdefault(name, ScoreSums(cfg.quantiles)).merge(sums)
+            if name == o.model:
+                out.chosen.merge(sums)
+            out.rows.append(
+                base
+                | {"model": name, "chosen": name == o.model, "reason": o.reason if name == o.model else None}
+                | {"skipped_models": len(o.skipped)}
+                | sums.scores()
+            )
+    return out
+
+
+def _safety_stocks(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> tuple[pd.DataFrame, int, int]:
+    """Safety stock per series, and how many out-of-sample lead times it covered of how many."""
     # comparable series only: smooth and intermittent demand have differently shaped errors
     groups = {
         flag: [o.lead_errors for o in outcomes if o.lead_errors is not None and o.intermittent == flag]
@@ -613,34 +682,9 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
         flag: ss.pooled_quantiles(errors, cfg.service_level) if len(errors) >= MIN_POOL_SERIES else None
         for flag, errors in groups.items()
     }
-    stock_rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     covered = total = 0
     for o in outcomes:
-        frame = pd.DataFrame(o.quantiles.T, columns=qcols)
-        frame.insert(0, "date", dates.date)
-        frame.insert(0, "item_id", o.item_id)
-        frame.insert(0, "store_id", o.store_id)
-        frame["horizon_step"] = np.arange(1, cfg.horizon + 1)
-        frame["mean"] = o.mean
-        frame["model"] = o.model
-        forecast_rows.append(frame)
-        for name in o.skipped:
-            skips[name] = skips.get(name, 0) + 1
-        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": o.windows}
-        if not o.candidates:
-            metric_rows.append(
-                base | {"model": o.model, "chosen": True, "reason": o.reason, "skipped_models": len(o.skipped)}
-            )
-        for name, sums in o.candidates.items():
-            per_model.setdefault(name, ScoreSums(cfg.quantiles)).merge(sums)
-            if name == o.model:
-                chosen.merge(sums)
-            metric_rows.append(
-                base
-                | {"model": name, "chosen": name == o.model, "reason": o.reason if name == o.model else None}
-                | {"skipped_models": len(o.skipped)}
-                | sums.scores()
-            )
         errors = o.lead_errors if o.lead_errors is not None else ss.history_errors(o.history, cfg.lead_time) / o.level
         stock = ss.safety_stock(errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent])
         if o.lead_errors is not None and errors.size:  # out of sample: backtest errors only
@@ -649,34 +693,33 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
             else:
                 c, t = int((errors <= stock.safety_stock / o.level).sum()), errors.size
             covered, total = covered + c, total + t
-        stock_rows.append(
-            {
-                "store_id": o.store_id,
-                "item_id": o.item_id,
-                "lead_time": cfg.lead_time,
-                "service_level": cfg.service_level,
-            }
-            | {"safety_stock": stock.safety_stock, "lead_time_demand": stock.lead_time_demand}
-            | {"reorder_point": stock.reorder_point, "method": stock.method, "model": o.model}
-            | {"error_samples": int(errors.size)}
+        rows.append(
+            {"store_id": o.store_id, "item_id": o.item_id, "lead_time": cfg.lead_time}
+            | {"service_level": cfg.service_level, "safety_stock": stock.safety_stock}
+            | {"lead_time_demand": stock.lead_time_demand, "reorder_point": stock.reorder_point}
+            | {"method": stock.method, "model": o.model, "error_samples": int(errors.size)}
         )
-    forecasts = (
-        pd.concat(forecast_rows, ignore_index=True)
-        if forecast_rows
-        else pd.DataFrame(columns=["store_id", "item_id", "date", *qcols, "horizon_step", "mean", "model"])
-    )
-    metrics = pd.DataFrame(metric_rows)
+    return pd.DataFrame(rows), covered, total
+
+
+def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: ForecastConfig) -> ForecastResult:
+    """Forecast, metric and safety-stock tables of a run (or shard), and its summary."""
+    forecasts = _forecast_frame(outcomes, _target_dates(pd.Timestamp(last), cfg), cfg)
+    backtest = _backtest_metrics(outcomes, cfg)
+    stocks, covered, total = _safety_stocks(outcomes, cfg)
     mix = pd.Series([o.model for o in outcomes]).value_counts().to_dict() if outcomes else {}
+    per_model = backtest.per_model
     summary = {
         "series": len(outcomes),
-        "sums": {"bake_off": chosen.to_dict()} | {k: v.to_dict() for k, v in per_model.items()},
+        "sums": {"bake_off": backtest.chosen.to_dict()} | {k: v.to_dict() for k, v in per_model.items()},
         "horizon": cfg.horizon,
         "freq": cfg.freq,
         "windows": cfg.backtest_windows,
         "quantiles": list(cfg.quantiles),
-        "backtest": {"bake_off": chosen.scores()} | {"per_model": {k: v.scores() for k, v in per_model.items()}},
+        "backtest": {"bake_off": backtest.chosen.scores()}
+        | {"per_model": {k: v.scores() for k, v in per_model.items()}},
         "model_mix": {str(k): int(v) for k, v in mix.items()},
-        "skipped_models": skips,
+        "skipped_models": backtest.skips,
         "fallbacks": {o.reason: sum(1 for x in outcomes if x.reason == o.reason) for o in outcomes if not o.candidates},
         "safety_stock": {
             "target_service_level": cfg.service_level,
@@ -686,7 +729,7 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
             "lead_time": cfg.lead_time,
         },
     }
-    return ForecastResult(forecasts, metrics, pd.DataFrame(stock_rows), summary)
+    return ForecastResult(forecasts, pd.DataFrame(backtest.rows), stocks, summary)
 
 
 def merge_summaries(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:

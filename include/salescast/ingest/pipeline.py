@@ -210,6 +210,113 @@ def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.Data
     return str(target)
 
 
+@dataclass
+class _ReadDay:
+    """What the archived files of a day held, before validation."""
+
+    rows: list[pd.DataFrame] = field(default_factory=list)
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    records_in: int = 0
+    aggregating: set[str] = field(default_factory=set)
+    header_only: list[str] = field(default_factory=list)
+
+
+def _read_archived(lake: Lake, day: date, run_id: str, archived: list[ArchivedFile]) -> _ReadDay:
+    """Parse every archived file of the day; malformed lines and unreadable files go to
+    quarantine with their reason."""
+    read = _ReadDay()
+    subfolders = landing_subfolders(lake, day)
+    if subfolders:
+        read.warnings.append(subfolder_warning(day, subfolders))
+    for item in archived:
+        try:
+            parsed = parse_file(item.raw, (lake.raw_dir(day) / item.raw).read_bytes())
+        except UnreadableFile as error:
+            read.unreadable[item.raw] = error.reason
+            continue
+        read.records_in += parsed.records
+        if parsed.encoding == "cp1252":
+            read.warnings.append(f"{item.raw}: not UTF-8, read as Windows-1252")
+        if parsed.records == 0:
+            read.header_only.append(item.raw)
+            read.warnings.append(f"{item.raw}: header only, no data records")
+        if parsed.malformed:
+            entries = [(item.raw, m.line_number, m.reason, m.raw) for m in parsed.malformed]
+            read.quarantine.append(_file_entries(entries, day, run_id, "invalid"))
+        if parsed.mapping.aggregate:
+            read.aggregating.add(parsed.mapping.name)
+        read.rows.append(landing_rows(parsed, day))
+    if read.unreadable:
+        entries = [(name, None, f"unreadable file: {why}", None) for name, why in read.unreadable.items()]
+        read.quarantine.append(_file_entries(entries, day, run_id, "unreadable_file"))
+    return read
+
+
+@dataclass
+class _Validated:
+    accepted: pd.DataFrame
+    daily: pd.DataFrame
+    excluded: int
+    outcomes: list[SuiteOutcome]
+
+
+def _validate_rows(read: _ReadDay, day: date, run_id: str) -> _Validated:
+    """Excluded and invalid records to quarantine (appended to ``read.quarantine``), the
+    rest aggregated to daily rows; both checked by their GX suite."""
+    partition_dates = [day.isoformat()]
+    rows = pd.concat(read.rows, ignore_index=True) if read.rows else landing_rows_empty()
+    excluded_mask = rows["excluded"].notna()
+    if excluded_mask.any():
+        excluded_rows = rows[excluded_mask]
+        read.quarantine.append(_quarantine_frame(excluded_rows, day, run_id, "excluded", excluded_rows["excluded"]))
+    candidates = flag_day_level_problems(rows[~excluded_mask].reset_index(drop=True), read.aggregating)
+    landing_outcome = validate(candidates, "landing", {"partition_dates": partition_dates})
+    reasons = landing_outcome.reasons_for(candidates.index)
+    invalid_mask = reasons.notna()
+    if invalid_mask.any():
+        read.quarantine.append(
+            _quarantine_frame(candidates[invalid_mask], day, run_id, "invalid", reasons[invalid_mask])
+        )
+    accepted = candidates[~invalid_mask]
+    daily = aggregate_daily(accepted)
+    daily_outcome = validate(
+        daily.assign(date=daily["date"].map(str)), "sales_daily", {"partition_dates": partition_dates}
+    )
+    return _Validated(accepted, daily, int(excluded_mask.sum()), [landing_outcome, daily_outcome])
+
+
+def _problems(result: IngestResult, read: _ReadDay, checked: _Validated, archived: list[ArchivedFile]) -> None:
+    """Every reason the day cannot be published, in ``result.problems``."""
+    if not archived:
+        result.problems.append("no landing files for the day")
+    for name, why in read.unreadable.items():
+        result.problems.append(f"unreadable file {name}: {why}")
+    if result.bad_fraction > result.max_bad_fraction:
+        result.problems.append(
+            f"{result.invalid} of {result.records_in} records invalid ({result.bad_fraction:.1%}), above the "
+            f"{result.max_bad_fraction:.1%} allowed by SALESCAST_MAX_BAD_ROW_FRACTION"
+        )
+    if checked.daily.empty and read.header_only:
+        result.problems.append(
+            f"no data records to publish: {', '.join(read.header_only)} "
+            f"{'has' if len(read.header_only) == 1 else 'have'} a header and no rows"
+        )
+    for outcome in checked.outcomes:
+        result.problems.extend(f"validation: {failure}" for failure in outcome.table_failures)
+
+
+def _write_validation_report(lake: Lake, day: date, run_id: str, result: IngestResult, outcomes: list) -> str:
+    report_dir = lake.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
+    summary = result.to_dict()
+    lake.write_json(report_dir / "validation.json", {"summary": summary, "suites": [o.result for o in outcomes]})
+    lake.write_text(
+        report_dir / "validation.html", render_html(f"salescast ingest {day} ({run_id})", outcomes, summary)
+    )
+    return str(report_dir / "validation.html")
+
+
 def standardize_day(
     lake: Lake,
     day: date,
@@ -223,117 +330,33 @@ def standardize_day(
     """
     staging = lake.staging_dir(SALES_DAILY, day)
     lake.remove_tree(staging)  # leftovers of a killed run of this day
-    partition_dates = [day.isoformat()]
-    unreadable: dict[str, str] = {}
-    warnings: list[str] = []
-    frames: list[pd.DataFrame] = []
-    quarantine: list[pd.DataFrame] = []
-    records_in = 0
-    aggregating: set[str] = set()
-    header_only: list[str] = []
-    subfolders = landing_subfolders(lake, day)
-    if subfolders:
-        warnings.append(subfolder_warning(day, subfolders))
-    for item in archived:
-        data = (lake.raw_dir(day) / item.raw).read_bytes()
-        try:
-            parsed = parse_file(item.raw, data)
-        except UnreadableFile as error:
-            unreadable[item.raw] = error.reason
-            continue
-        records_in += parsed.records
-        if parsed.encoding == "cp1252":
-            warnings.append(f"{item.raw}: not UTF-8, read as Windows-1252")
-        if parsed.records == 0:
-            header_only.append(item.raw)
-            warnings.append(f"{item.raw}: header only, no data records")
-        if parsed.malformed:
-            quarantine.append(
-                _file_entries(
-                    [(item.raw, m.line_number, m.reason, m.raw) for m in parsed.malformed], day, run_id, "invalid"
-                )
-            )
-        if parsed.mapping.aggregate:
-            aggregating.add(parsed.mapping.name)
-        frames.append(landing_rows(parsed, day))
-    if unreadable:
-        quarantine.append(
-            _file_entries(
-                [(name, None, f"unreadable file: {why}", None) for name, why in unreadable.items()],
-                day,
-                run_id,
-                "unreadable_file",
-            )
-        )
-
-    outcomes: list[SuiteOutcome] = []
-    rows = pd.concat(frames, ignore_index=True) if frames else landing_rows_empty()
-    excluded_mask = rows["excluded"].notna()
-    if excluded_mask.any():
-        excluded_rows = rows[excluded_mask]
-        quarantine.append(_quarantine_frame(excluded_rows, day, run_id, "excluded", excluded_rows["excluded"]))
-    candidates = flag_day_level_problems(rows[~excluded_mask].reset_index(drop=True), aggregating)
-    landing_outcome = validate(candidates, "landing", {"partition_dates": partition_dates})
-    outcomes.append(landing_outcome)
-    reasons = landing_outcome.reasons_for(candidates.index)
-    invalid_mask = reasons.notna()
-    if invalid_mask.any():
-        quarantine.append(_quarantine_frame(candidates[invalid_mask], day, run_id, "invalid", reasons[invalid_mask]))
-    accepted = candidates[~invalid_mask]
-    daily = aggregate_daily(accepted)
-    daily_outcome = validate(
-        daily.assign(date=daily["date"].map(str)), "sales_daily", {"partition_dates": partition_dates}
-    )
-    outcomes.append(daily_outcome)
-
-    invalid = sum(int((q["kind"] == "invalid").sum()) for q in quarantine)
-    excluded = int(excluded_mask.sum())
+    read = _read_archived(lake, day, run_id, archived)
+    checked = _validate_rows(read, day, run_id)
+    invalid = sum(int((q["kind"] == "invalid").sum()) for q in read.quarantine)
     result = IngestResult(
         day=day.isoformat(),
         run_id=run_id,
         files=[a.raw for a in archived],
-        unreadable=unreadable,
-        warnings=warnings,
-        records_in=records_in,
-        accepted=len(accepted),
+        unreadable=read.unreadable,
+        warnings=read.warnings,
+        records_in=read.records_in,
+        accepted=len(checked.accepted),
         invalid=invalid,
-        excluded=excluded,
-        published_rows=len(daily),
-        bad_fraction=round(invalid / records_in, 6) if records_in else 0.0,
+        excluded=checked.excluded,
+        published_rows=len(checked.daily),
+        bad_fraction=round(invalid / read.records_in, 6) if read.records_in else 0.0,
         max_bad_fraction=max_bad_fraction,
     )
-    if not archived:
-        result.problems.append("no landing files for the day")
-    for name, why in unreadable.items():
-        result.problems.append(f"unreadable file {name}: {why}")
-    if result.bad_fraction > max_bad_fraction:
-        result.problems.append(
-            f"{invalid} of {records_in} records invalid ({result.bad_fraction:.1%}), above the "
-            f"{max_bad_fraction:.1%} allowed by SALESCAST_MAX_BAD_ROW_FRACTION"
-        )
-    if daily.empty and header_only:
-        result.problems.append(
-            f"no data records to publish: {', '.join(header_only)} "
-            f"{'has' if len(header_only) == 1 else 'have'} a header and no rows"
-        )
-    for failure in landing_outcome.table_failures + daily_outcome.table_failures:
-        result.problems.append(f"validation: {failure}")
-    for warning in warnings:
+    _problems(result, read, checked, archived)
+    for warning in read.warnings:
         log.warning("ingest %s: %s", day, warning)
-
-    result.quarantine = _replace_quarantine(lake, day, run_id, quarantine)
+    result.quarantine = _replace_quarantine(lake, day, run_id, read.quarantine)
     if result.problems:  # the last entry says what to do, in the CLI's and the Airflow task's message alike
         result.problems.append(next_step(day, bool(result.quarantine)))
-    report_dir = lake.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
-    summary = result.to_dict()
-    lake.write_json(report_dir / "validation.json", {"summary": summary, "suites": [o.result for o in outcomes]})
-    lake.write_text(
-        report_dir / "validation.html", render_html(f"salescast ingest {day} ({run_id})", outcomes, summary)
-    )
-    result.report = str(report_dir / "validation.html")
+    result.report = _write_validation_report(lake, day, run_id, result, checked.outcomes)
     if result.healthy:
         staged = staging / f"run={safe_run_id(run_id)}" / "part-0.parquet"
-        lake.write_parquet(staged, daily)
+        lake.write_parquet(staged, checked.daily)
         result.staged = str(staged)
     log.info("ingest %s: %s", day, {k: v for k, v in result.to_dict().items() if k not in ("files",)})
     return result
