@@ -70,12 +70,12 @@ def sales_catalog() -> None:
             step = AthenaOperator(task_id=f"view_{view}", query=athena_view(view, settings.athena_database), **athena)
             previous >> step
             previous = step
-        smoke = AthenaOperator(
+        smoke_count_rows = AthenaOperator(
             task_id="smoke_count_rows",
             query="{{ ti.xcom_pull(task_ids='register_partitions')['smoke_query'] }}",
             **athena,
         )
-        previous >> smoke
+        previous >> smoke_count_rows
     else:
 
         @task(multiple_outputs=False)

@@ -491,7 +491,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m salescast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_data_commands(sub)
+    _add_airflow_commands(sub)
+    return parser
 
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that work on files and the lake without a running Airflow."""
     gen = sub.add_parser("generate", help="write synthetic daily landing files")
     gen.add_argument("--stores", type=int, default=10)
     gen.add_argument("--items", type=int, default=50)
@@ -530,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalog", help="refresh the DuckDB warehouse (tables and views over the lake)")
     cat.set_defaults(func=cmd_catalog)
 
+
+def _add_airflow_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that run or drive the local Airflow (and the demo, which runs the DAGs)."""
     run = sub.add_parser("run", help="run one DAG for one logical date (airflow dags test), as `make run` does")
     run.add_argument("dag_id", help="sales_ingest, sales_forecast or sales_catalog")
     run.add_argument("date", type=_day, help="the logical date, YYYY-MM-DD (the day the data belong to)")
@@ -559,7 +568,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--items", type=int, default=50)
     demo.add_argument("--end", type=_day, default=date(2025, 3, 31))
     demo.set_defaults(func=cmd_demo)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

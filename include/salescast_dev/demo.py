@@ -54,24 +54,7 @@ def run_dag(settings: Settings, dag_id: str, day: date, log_dir: Path) -> tuple[
     return proc.returncode == 0, time.perf_counter() - started, log_path
 
 
-def run_demo(
-    days: int = 5, stores: int = 5, items: int = 50, end: date = date(2025, 3, 31), history_days: int = 120
-) -> int:
-    settings = Settings.from_env()
-    lake = Lake.from_settings(settings)
-    start = end - timedelta(days=days - 1)
-    first = start - timedelta(days=history_days)
-    print(f"salescast demo: home {settings.home}, lake {settings.lake_uri}")
-    print("1/4 initialising the local Airflow metadata DB (SQLite) ...", flush=True)
-    airflow_env.ensure_db(settings)
-
-    print(f"2/4 generating {history_days + days} days of sales for {stores} stores x {items} items, with defects ...")
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = PanelSpec(stores=stores, items=items, seed=7)
-        write_landing(spec, first, end, Path(tmp), defects=True, bad_file_rate=0.0)
-        upload_landing(lake, Path(tmp))
-
-    print(f"3/4 loading {history_days} days of history ({first}..{start - timedelta(days=1)}) ...", flush=True)
+def _load_history(settings: Settings, lake: Lake, first: date, history_days: int) -> None:
     rejected = 0
     for i in range(history_days):
         try:
@@ -80,8 +63,9 @@ def run_demo(
             rejected += 1
     print(f"    {history_days - rejected} days published, {rejected} rejected (imputed by the forecast)")
 
-    print(f"4/4 running sales_ingest then sales_forecast for {start}..{end}, then sales_catalog (airflow dags test)")
-    log_dir = settings.home / "logs" / "demo"
+
+def _run_days(settings: Settings, lake: Lake, start: date, days: int, log_dir: Path) -> dict[str, int]:
+    """sales_ingest then sales_forecast for each day, one line per day."""
     totals = {"ok": 0, "rows": 0, "quarantined": 0, "forecasts": 0}
     for i in range(days):
         day = start + timedelta(days=i)
@@ -103,38 +87,71 @@ def run_demo(
             f"  {day}  {manifest['rows']:5d} rows published  {manifest['quarantined']:3d} quarantined ({seconds:.0f}s)"
             f"  {forecast['rows']:5d} forecast rows ({fc_seconds:.0f}s)"
         )
+    return totals
 
+
+def _print_accuracy(lake: Lake, end: date) -> None:
     summary_path = lake.reports_dir(end) / "forecast_summary.json"
+    if not summary_path.exists():
+        return
+    summary = lake.read_json(summary_path)
+    bake = summary["backtest"]["bake_off"]
+    naive = summary["backtest"]["per_model"].get("seasonal_naive", {})
+    gain = 1 - bake["mean_wql"] / naive["mean_wql"] if naive.get("mean_wql") else float("nan")
+    print(
+        f"headline accuracy ({end}):  backtest mean wQL {bake['mean_wql']:.3f} vs seasonal naive "
+        f"{naive.get('mean_wql', float('nan')):.3f} ({gain:+.1%}), p10-p90 coverage {bake['coverage']:.0%}"
+    )
+    print(f"models chosen:              {summary['model_mix']}")
+    print(f"report:                     {lake.reports_dir(end) / 'index.html'}")
+
+
+def _run_catalog(settings: Settings, end: date, log_dir: Path) -> bool:
+    cat_ok, cat_seconds, cat_log = run_dag(settings, "sales_catalog", end, log_dir)
+    if not cat_ok:
+        print(f"catalog:                    FAILED, see {cat_log}")
+    elif settings.sql_engine == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            rows = con.execute("SELECT COUNT(*) FROM history_and_forecast").fetchone()[0]
+        print(f"DuckDB warehouse:           {settings.warehouse_path} (sales_catalog, {cat_seconds:.0f}s;")
+        print(f"                            {rows} rows in history_and_forecast; also forecast_latest,")
+        print("                            forecast_accuracy, safety_stock)")
+    else:
+        print(f"Athena catalog refreshed:   database {settings.athena_database} ({cat_seconds:.0f}s)")
+    return cat_ok
+
+
+def run_demo(
+    days: int = 5, stores: int = 5, items: int = 50, end: date = date(2025, 3, 31), history_days: int = 120
+) -> int:
+    settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
+    start = end - timedelta(days=days - 1)
+    first = start - timedelta(days=history_days)
+    print(f"salescast demo: home {settings.home}, lake {settings.lake_uri}")
+    print("1/4 initialising the local Airflow metadata DB (SQLite) ...", flush=True)
+    airflow_env.ensure_db(settings)
+
+    print(f"2/4 generating {history_days + days} days of sales for {stores} stores x {items} items, with defects ...")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = PanelSpec(stores=stores, items=items, seed=7)
+        write_landing(spec, first, end, Path(tmp), defects=True, bad_file_rate=0.0)
+        upload_landing(lake, Path(tmp))
+
+    print(f"3/4 loading {history_days} days of history ({first}..{start - timedelta(days=1)}) ...", flush=True)
+    _load_history(settings, lake, first, history_days)
+
+    print(f"4/4 running sales_ingest then sales_forecast for {start}..{end}, then sales_catalog (airflow dags test)")
+    log_dir = settings.home / "logs" / "demo"
+    totals = _run_days(settings, lake, start, days, log_dir)
     print()
     print(f"days ingested and forecast: {totals['ok']} of {days}")
     print(f"rows published:             {totals['rows']}")
     print(f"rows quarantined:           {totals['quarantined']} (with reasons, in quarantine/sales/)")
-    if summary_path.exists():
-        summary = lake.read_json(summary_path)
-        bake = summary["backtest"]["bake_off"]
-        naive = summary["backtest"]["per_model"].get("seasonal_naive", {})
-        gain = 1 - bake["mean_wql"] / naive["mean_wql"] if naive.get("mean_wql") else float("nan")
-        print(
-            f"headline accuracy ({end}):  backtest mean wQL {bake['mean_wql']:.3f} vs seasonal naive "
-            f"{naive.get('mean_wql', float('nan')):.3f} ({gain:+.1%}), p10-p90 coverage {bake['coverage']:.0%}"
-        )
-        print(f"models chosen:              {summary['model_mix']}")
-        print(f"report:                     {lake.reports_dir(end) / 'index.html'}")
-    cat_ok = False
-    if totals["ok"]:
-        cat_ok, cat_seconds, cat_log = run_dag(settings, "sales_catalog", end, log_dir)
-        if not cat_ok:
-            print(f"catalog:                    FAILED, see {cat_log}")
-        elif settings.sql_engine == "duckdb":
-            import duckdb
-
-            with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-                rows = con.execute("SELECT COUNT(*) FROM history_and_forecast").fetchone()[0]
-            print(f"DuckDB warehouse:           {settings.warehouse_path} (sales_catalog, {cat_seconds:.0f}s;")
-            print(f"                            {rows} rows in history_and_forecast; also forecast_latest,")
-            print("                            forecast_accuracy, safety_stock)")
-        else:
-            print(f"Athena catalog refreshed:   database {settings.athena_database} ({cat_seconds:.0f}s)")
+    _print_accuracy(lake, end)
+    cat_ok = _run_catalog(settings, end, log_dir) if totals["ok"] else False
     print(f"lake:                       {settings.lake_uri}")
     print(f"run logs:                   {log_dir}")
     print("next: 'make airflow' opens the Airflow UI on these DAGs")

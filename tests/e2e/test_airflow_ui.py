@@ -84,9 +84,12 @@ def e2e_env(tmp_path, monkeypatch):
     return home, base
 
 
-def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):
+# long on purpose: one Airflow stack (a minute to start) walks the user's whole story in order;
+# splitting it would restart the stack per step or share state between tests
+def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noqa: C901, PLR0915
     from salescast.config import Settings
-    from salescast_dev.airflow_stack import AirflowStack, Api
+    from salescast_dev.airflow_stack import AirflowStack
+    from tests.airflow_api import Api
 
     _home, base = e2e_env
     settings = Settings.from_env()

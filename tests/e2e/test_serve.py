@@ -50,7 +50,8 @@ def test_serve_prints_the_login_and_stops_everything_on_sigterm(tmp_path):
         deadline = time.monotonic() + 240
         while not any(line.startswith("DAGs start paused") for line in lines):
             line = proc.stdout.readline()
-            assert line and time.monotonic() < deadline, "".join(lines)
+            assert line, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
             lines.append(line)
         text = "".join(lines)
         assert f"Airflow UI: http://127.0.0.1:{port}" in text

@@ -57,7 +57,9 @@ def generate(into: Path) -> None:
     write_landing(PanelSpec(stores=2, items=5, seed=9), FIRST, LAST, into, defects=True, bad_file_rate=0.0)
 
 
-def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):
+# long on purpose: the three DAGs run in order against one moto_server, then the same input through
+# the embedded mode; each step depends on the one before
+def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):  # noqa: C901, PLR0915
     from salescast.config import Settings
 
     s3, glue, athena = aws_env["s3"], aws_env["glue"], aws_env["athena"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -79,30 +80,20 @@ def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
         return "n/a"
 
 
-def write_report(
-    lake: Lake,
-    day: date,
-    history: pd.DataFrame,
-    forecasts: pd.DataFrame,
-    metrics: pd.DataFrame,
-    safety: pd.DataFrame,
-    summary: dict[str, Any],
-    quarantined: int | None,
-    quantiles: list[str],
-) -> str:
-    """Write ``index.html`` and its PNGs under ``reports/run_date=D/``; return the page's URI."""
-    folder = lake.reports_dir(day)
-    lo, mid, hi = quantiles[0], quantiles[len(quantiles) // 2], quantiles[-1]
-    history = history.assign(date=pd.to_datetime(history["date"]))
-    forecasts = forecasts.assign(date=pd.to_datetime(forecasts["date"]))
-    all_days = pd.date_range(history["date"].min(), history["date"].max(), freq="D")
-    total_hist = history.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)
-    total_fc = forecasts.groupby("date")[[lo, mid, hi]].sum()
-    lake.write_bytes(
-        folder / "total.png",
-        _band_chart(total_hist, total_fc, lo, mid, hi, "All series: history and forecast (sum of series quantiles)"),
-    )
+@dataclass(frozen=True)
+class _Bands:
+    """The quantile columns a chart draws: lower, middle and upper."""
 
+    lo: str
+    mid: str
+    hi: str
+
+
+def _series_charts(
+    lake: Lake, folder: Any, history: pd.DataFrame, forecasts: pd.DataFrame, metrics: pd.DataFrame, bands: _Bands
+) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    """Charts of the three largest series and the three worst-forecast busy ones."""
+    all_days = pd.date_range(history["date"].min(), history["date"].max(), freq="D")
     volume = history.groupby(["store_id", "item_id"])["units"].sum().sort_values(ascending=False)
     largest = list(volume.index[:3])
     chosen = metrics[metrics["chosen"]].copy()
@@ -117,11 +108,51 @@ def write_report(
             f = forecasts[(forecasts["store_id"] == store) & (forecasts["item_id"] == item)].set_index("date")
             model = f["model"].iloc[0] if len(f) else "?"
             name = f"{kind}_{i}.png"
-            lake.write_bytes(folder / name, _band_chart(h, f, lo, mid, hi, f"{store} / {item} ({model})"))
+            chart = _band_chart(h, f, bands.lo, bands.mid, bands.hi, f"{store} / {item} ({model})")
+            lake.write_bytes(folder / name, chart)
             images.append((kind, name))
+    return images, worst
 
-    mix = summary.get("model_mix", {})
-    lake.write_bytes(folder / "model_mix.png", _bar_chart(mix, "Models chosen (series)"))
+
+def write_report(
+    lake: Lake,
+    day: date,
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    metrics: pd.DataFrame,
+    safety: pd.DataFrame,
+    summary: dict[str, Any],
+    quarantined: int | None,
+    quantiles: list[str],
+) -> str:
+    """Write ``index.html`` and its PNGs under ``reports/run_date=D/``; return the page's URI."""
+    folder = lake.reports_dir(day)
+    bands = _Bands(quantiles[0], quantiles[len(quantiles) // 2], quantiles[-1])
+    history = history.assign(date=pd.to_datetime(history["date"]))
+    forecasts = forecasts.assign(date=pd.to_datetime(forecasts["date"]))
+    all_days = pd.date_range(history["date"].min(), history["date"].max(), freq="D")
+    total_hist = history.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)
+    total_fc = forecasts.groupby("date")[[bands.lo, bands.mid, bands.hi]].sum()
+    title = "All series: history and forecast (sum of series quantiles)"
+    lake.write_bytes(folder / "total.png", _band_chart(total_hist, total_fc, bands.lo, bands.mid, bands.hi, title))
+    images, worst = _series_charts(lake, folder, history, forecasts, metrics, bands)
+    lake.write_bytes(folder / "model_mix.png", _bar_chart(summary.get("model_mix", {}), "Models chosen (series)"))
+    page = _page(day, summary, safety, worst, images, quarantined, bands)
+    lake.write_text(folder / "index.html", page)
+    return str(folder / "index.html")
+
+
+def _page(
+    day: date,
+    summary: dict[str, Any],
+    safety: pd.DataFrame,
+    worst: pd.DataFrame,
+    images: list[tuple[str, str]],
+    quarantined: int | None,
+    bands: _Bands,
+) -> str:
+    """The report page; every text from data goes through ``html.escape`` or ``_table``."""
+    lo, hi = bands.lo, bands.hi
     backtest = summary.get("backtest", {})
     bake, naive = backtest.get("bake_off", {}), backtest.get("per_model", {}).get("seasonal_naive", {})
     gain = 1 - bake["mean_wql"] / naive["mean_wql"] if bake.get("mean_wql") and naive.get("mean_wql") else None
@@ -164,5 +195,4 @@ Fallbacks: {html.escape(str(summary.get("fallbacks", {})))}.</p>
 {_table(top_stock)}
 </body></html>
 """
-    lake.write_text(folder / "index.html", page)
-    return str(folder / "index.html")
+    return page

@@ -1,0 +1,47 @@
+"""The code keeps the shape issue 12 gave it: short functions, and one home per behaviour."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MAX_LINES = 60
+REASON = "long on purpose"
+
+
+def long_functions() -> list[str]:
+    """Functions over MAX_LINES lines without a ``# long on purpose: ...`` comment above them."""
+    found = []
+    for folder in ("include", "dags", "plugins", "bench", "tests"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            lines = path.read_text().splitlines()
+            for node in ast.walk(ast.parse("\n".join(lines))):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                above = "\n".join(lines[max(0, first - 4) : first - 1])
+                if node.end_lineno - node.lineno + 1 > MAX_LINES and REASON not in above:
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}")
+    return found
+
+
+def test_no_function_is_longer_than_60_lines_without_saying_why():
+    assert long_functions() == []
+
+
+def test_workers_never_import_the_dev_harness():
+    """salescast_dev (local Airflow stack, demo, generator) stays off the workers' import path:
+    only the CLI's dev commands import it, inside the function that needs it."""
+    offenders = []
+    for path in sorted((REPO / "include" / "salescast").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:  # module level only
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("salescast_dev"):
+                offenders.append(str(path.relative_to(REPO)))
+            if isinstance(node, ast.Import) and any(a.name.startswith("salescast_dev") for a in node.names):
+                offenders.append(str(path.relative_to(REPO)))
+    for path in sorted((REPO / "dags").glob("*.py")):
+        if "salescast_dev" in path.read_text():
+            offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
