@@ -230,7 +230,7 @@ def test_weekly_frequency_forecasts_sundays():
     history = history_frame({("s", "i"): y}, start="2020-01-06")
     result = run_forecast(history, ForecastConfig(horizon=4, freq="W"))
     dates = pd.to_datetime(result.forecasts["date"])
-    assert (dates.dt.dayofweek == 6).all()
+    assert (dates.dt.day_of_week == 6).all()
     assert len(dates) == 4
     assert result.forecasts["p50"].to_numpy() == pytest.approx(np.full(4, WEEK.sum()), rel=0.01)
     with pytest.raises(ForecastInputError, match="not supported"):

@@ -31,7 +31,7 @@ def test_a_day_does_not_depend_on_the_range_it_was_generated_in():
 
 
 def test_weekly_pattern_weekends_sell_more(year):
-    by_weekday = year.groupby(pd.to_datetime(year["date"]).dt.weekday)["units"].mean()
+    by_weekday = year.groupby(pd.to_datetime(year["date"]).dt.day_of_week)["units"].mean()
     assert by_weekday[5] > 1.3 * by_weekday[[0, 1, 2]].mean()
 
 

@@ -32,7 +32,7 @@ WEEKDAYS = np.array([80.0, 90.0, 95.0, 100.0, 110.0, 125.0, 100.0])  # Monday..S
 def daily(start: str, end: str, series: tuple[str, str] = ("s1", "i1")) -> pd.DataFrame:
     days = pd.date_range(start, end, freq="D")
     return pd.DataFrame(
-        {"date": days.date, "store_id": series[0], "item_id": series[1], "units": WEEKDAYS[days.dayofweek]}
+        {"date": days.date, "store_id": series[0], "item_id": series[1], "units": WEEKDAYS[days.day_of_week]}
     )
 
 
