@@ -82,12 +82,12 @@ class IngestResult:
         return asdict(self) | {"healthy": self.healthy, "quarantined": self.quarantined}
 
 
-def next_step(day: date, quarantined: bool = True) -> str:
-    """What an operator does about a rejected day."""
-    where = f", bad records in quarantine/sales/dt={day}/rows.parquet" if quarantined else ""
+def next_step(lake: Lake, day: date, quarantine: str | None = None) -> str:
+    """What an operator does about a rejected day (paths as the lake names them)."""
+    where = f", bad records in {quarantine}" if quarantine else ""
     return (
-        f"next: fix or replace the bad file(s) in landing/sales/{day}/ (the originals stay in "
-        f"raw/sales/dt={day}/{where}), then re-run the day: "
+        f"next: fix or replace the bad file(s) in {lake.landing_dir(day)}/ (the originals stay in "
+        f"{lake.raw_dir(day)}/{where}), then re-run the day: "
         f"make run DAG=sales_ingest DATE={day}, clear the run in the Airflow UI, or "
         f"python -m salescast ingest --start {day}"
     )
@@ -352,7 +352,7 @@ def standardize_day(
         log.warning("ingest %s: %s", day, warning)
     result.quarantine = _replace_quarantine(lake, day, run_id, read.quarantine)
     if result.problems:  # the last entry says what to do, in the CLI's and the Airflow task's message alike
-        result.problems.append(next_step(day, bool(result.quarantine)))
+        result.problems.append(next_step(lake, day, result.quarantine))
     result.report = _write_validation_report(lake, day, run_id, result, checked.outcomes)
     if result.healthy:
         staged = staging / f"run={safe_run_id(run_id)}" / "part-0.parquet"
