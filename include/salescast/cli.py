@@ -9,6 +9,8 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from salescast.forecast import defaults
+
 
 def _day(text: str) -> date:
     try:
@@ -523,12 +525,14 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     ):
         fc = sub.add_parser(name, help=helptext)
         fc.add_argument("--history", required=True, help="canonical daily rows: CSV or Parquet (file or folder)")
-        fc.add_argument("--horizon", type=_at_least_one, default=7)
-        fc.add_argument("--freq", type=_freq, default="D", help="D, W-SUN (any W-XXX) or M")
-        fc.add_argument("--quantiles", type=_quantile_list, default="0.1,0.5,0.9")
-        fc.add_argument("--windows", type=_at_least_one, default=4, help="backtest windows of one horizon each")
-        fc.add_argument("--lead-time", type=_at_least_one, default=7, help="periods, for safety stock")
-        fc.add_argument("--service-level", type=_fraction, default=0.95)
+        fc.add_argument("--horizon", type=_at_least_one, default=defaults.HORIZON)
+        fc.add_argument("--freq", type=_freq, default=defaults.FREQ, help="D, W-SUN (any W-XXX) or M")
+        fc.add_argument("--quantiles", type=_quantile_list, default=",".join(map(str, defaults.QUANTILES)))
+        fc.add_argument(
+            "--windows", type=_at_least_one, default=defaults.WINDOWS, help="backtest windows of one horizon each"
+        )
+        fc.add_argument("--lead-time", type=_at_least_one, default=defaults.LEAD_TIME, help="periods, for safety stock")
+        fc.add_argument("--service-level", type=_fraction, default=defaults.SERVICE_LEVEL)
         fc.add_argument("--jobs", type=_at_least_one, default=1, help="processes; use the number of cores")
         fc.add_argument("--out", required=True)
         fc.set_defaults(func=func)

@@ -13,6 +13,8 @@ from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 
+from salescast.forecast import defaults as forecast_defaults
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INCLUDE_DIR = REPO_ROOT / "include"
 EXPECTATIONS_DIR = INCLUDE_DIR / "expectations"
@@ -77,7 +79,7 @@ def _quantiles(name: str, default: str) -> tuple[float, ...]:
 
 
 # The quantile columns of the forecasts table and its views (include/sql) and suites.
-CATALOG_QUANTILES = (0.1, 0.5, 0.9)
+CATALOG_QUANTILES = forecast_defaults.QUANTILES
 
 
 def _countries(name: str) -> tuple[str, ...]:
@@ -218,17 +220,17 @@ class Settings:
             lake_uri=lake_uri,
             aws_conn_id=_matching("SALESCAST_AWS_CONN_ID", "aws_default", _CONN_ID, "an Airflow connection id"),
             sql_engine=engine,
-            horizon=_int("SALESCAST_HORIZON", 7, 1, 3660),
-            freq=_freq("SALESCAST_FREQ", "D"),
-            quantiles=_quantiles("SALESCAST_QUANTILES", "0.1,0.5,0.9"),
-            service_level=_float("SALESCAST_SERVICE_LEVEL", 0.95, 0.5, 0.999),
+            horizon=_int("SALESCAST_HORIZON", forecast_defaults.HORIZON, 1, 3660),
+            freq=_freq("SALESCAST_FREQ", forecast_defaults.FREQ),
+            quantiles=_quantiles("SALESCAST_QUANTILES", ",".join(map(str, CATALOG_QUANTILES))),
+            service_level=_float("SALESCAST_SERVICE_LEVEL", forecast_defaults.SERVICE_LEVEL, 0.5, 0.999),
             alert_emails=emails,
             max_bad_row_fraction=_float("SALESCAST_MAX_BAD_ROW_FRACTION", 0.05, 0.0, 1.0),
             landing_settle_seconds=_int("SALESCAST_LANDING_SETTLE_SECONDS", 60, 0, 86_400),
             sensor_poke_seconds=_int("SALESCAST_SENSOR_POKE_SECONDS", 300, 1, 86_400),
             sensor_timeout_seconds=_int("SALESCAST_SENSOR_TIMEOUT_SECONDS", 12 * 3600, 1, 7 * 86_400),
-            backtest_windows=_int("SALESCAST_BACKTEST_WINDOWS", 4, 1, 52),
-            lead_time=_int("SALESCAST_LEAD_TIME", 7, 1, 365),
+            backtest_windows=_int("SALESCAST_BACKTEST_WINDOWS", forecast_defaults.WINDOWS, 1, 52),
+            lead_time=_int("SALESCAST_LEAD_TIME", forecast_defaults.LEAD_TIME, 1, 365),
             history_days=_int("SALESCAST_HISTORY_DAYS", 730, 14, 20 * 366),
             series_per_shard=_int("SALESCAST_SERIES_PER_SHARD", 500, 1, 10_000_000),
             max_shards=_int("SALESCAST_MAX_SHARDS", 16, 1, 1024),

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salescast.forecast import calibration, models
+from salescast.forecast import calibration, defaults, models
 from salescast.forecast import safety_stock as ss
 from salescast.forecast.calendar import UnknownCountry, check_countries, holiday_matrix, period_holiday_matrix
 from salescast.forecast.metrics import ScoreSums, mase_scale
@@ -37,12 +37,12 @@ class ForecastInputError(ValueError):
 
 @dataclass(frozen=True)
 class ForecastConfig:
-    horizon: int = 7
-    freq: str = "D"
-    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
-    windows: int = 4
-    lead_time: int = 7
-    service_level: float = 0.95
+    horizon: int = defaults.HORIZON
+    freq: str = defaults.FREQ
+    quantiles: tuple[float, ...] = defaults.QUANTILES
+    windows: int = defaults.WINDOWS
+    lead_time: int = defaults.LEAD_TIME
+    service_level: float = defaults.SERVICE_LEVEL
     intermittent_zero_share: float = 0.4
     candidates: tuple[str, ...] | None = None
     holidays: tuple[str, ...] = ()  # ISO country codes whose holidays are regressors
