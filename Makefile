@@ -58,9 +58,9 @@ run: install
 	$(BIN)/python -m salescast run $(DAG) $(DATE)
 
 # benchmarks print numbers; Prophet (the baseline) lives in its own venv, not in the product's
-BENCH_STAMP := .venv-bench/.installed-$(shell cat requirements.txt bench/requirements-bench.txt | md5sum | cut -c1-12)
+BENCH_STAMP := .venv-bench/.installed-$(shell cat requirements.txt bench/requirements-bench.txt pyproject.toml | md5sum | cut -c1-12)
 bench-venv: $(BENCH_STAMP)
-$(BENCH_STAMP): requirements.txt bench/requirements-bench.txt
+$(BENCH_STAMP): requirements.txt bench/requirements-bench.txt pyproject.toml
 	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r bench/requirements-bench.txt
 	.venv-bench/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
