@@ -36,6 +36,11 @@ def test_services_have_the_celery_shape(compose):
         service = services[name]
         assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
         assert "requirements.txt" in service["command"]  # the project's pins, on every component
+        # salescast itself the one way it is installed everywhere (editable: works on the :ro mount)
+        assert (
+            "pip install --quiet --no-cache-dir --no-deps --no-build-isolation -e /opt/salescast" in service["command"]
+        )
+        assert "PYTHONPATH" not in service["environment"]
         assert "./:/opt/salescast:ro" in service["volumes"]
 
 
