@@ -27,6 +27,14 @@ from salescast.ops import airflow_env  # noqa: E402
 airflow_env.apply(Settings.from_env())
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Airflow's own deprecations fail the test that triggers them. Added here, not in
+    pyproject.toml: resolving these classes imports airflow, which must not happen before
+    AIRFLOW_HOME and the metadata DB above are set (it would bind ~/airflow/airflow.db)."""
+    for category in ("RemovedInAirflow4Warning", "AirflowProviderDeprecationWarning"):
+        config.addinivalue_line("filterwarnings", f"error::airflow.exceptions.{category}")
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private SALESCAST_HOME and lake for one test (Airflow's DB stays session-wide)."""

@@ -10,6 +10,16 @@ MAX_LINES = 60
 REASON = "long on purpose"
 
 
+def comment_above(lines: list[str], first: int) -> str:
+    """The block of comment lines right above line ``first`` (1-based)."""
+    block = []
+    at = first - 2
+    while at >= 0 and lines[at].lstrip().startswith("#"):
+        block.append(lines[at])
+        at -= 1
+    return "\n".join(reversed(block))
+
+
 def long_functions() -> list[str]:
     """Functions over MAX_LINES lines without a ``# long on purpose: ...`` comment above them."""
     found = []
@@ -20,8 +30,7 @@ def long_functions() -> list[str]:
                 if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     continue
                 first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                above = "\n".join(lines[max(0, first - 4) : first - 1])
-                if node.end_lineno - node.lineno + 1 > MAX_LINES and REASON not in above:
+                if node.end_lineno - node.lineno + 1 > MAX_LINES and REASON not in comment_above(lines, first):
                     found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}")
     return found
 
