@@ -7,7 +7,6 @@ carries ``dt`` from ingest and ``run_date`` from forecast) or, for a run started
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from salescast.catalog import sql as catalog
@@ -31,11 +30,6 @@ def days_from_context(context: dict[str, Any]) -> list[str]:
     return sorted(days)
 
 
-def _published(lake: Lake, table: catalog.Table, day: date) -> bool:
-    partition = lake.partition_dir(table.dataset, day)
-    return is_published(partition)
-
-
 def refresh_duckdb_catalog() -> dict[str, int]:
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
@@ -55,7 +49,7 @@ def glue_register(days: list[str]) -> dict[str, Any]:
     added: dict[str, list[str]] = {}
     for table in catalog.TABLES:
         for day in days:
-            if _published(lake, table, partition_day(day)) and catalog.register_glue_partition(
+            if is_published(lake.partition_dir(table.dataset, partition_day(day))) and catalog.register_glue_partition(
                 glue, settings.athena_database, settings.lake_uri, table, day
             ):
                 added.setdefault(table.name, []).append(day)

@@ -214,8 +214,8 @@ _SERIES = ["store_id", "item_id"]
 
 def _daily_grid(
     frame: pd.DataFrame, last: pd.Timestamp, known_days: pd.DatetimeIndex | None
-) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """Series x day sums from the first day to ``last``; unknown days imputed."""
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int]:
+    """Series x day sums from the first day to ``last`` (and those days); unknown days imputed."""
     wide = frame.pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
     days = pd.date_range(frame["date"].min(), last, freq="D")
     values = wide.reindex(columns=days, fill_value=0.0).fillna(0.0).to_numpy(dtype=float)
@@ -224,7 +224,7 @@ def _daily_grid(
         unknown = ~days.isin(pd.DatetimeIndex(known_days).normalize())
         imputed = int(unknown.sum())
         _impute_missing_days(values, unknown, 7)
-    return wide, values, imputed
+    return wide, days, values, imputed
 
 
 def _period_grid(
@@ -238,8 +238,8 @@ def _period_grid(
     if known_days is None:
         wide = frame.assign(date=ends).pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
     else:  # unknown days are imputed on the daily grid first, then summed into periods
-        wide, daily, imputed = _daily_grid(frame, last, known_days)
-        day_ends = pd.date_range(frame["date"].min(), last, freq="D").to_period(period).end_time.normalize()
+        wide, days, daily, imputed = _daily_grid(frame, last, known_days)
+        day_ends = days.to_period(period).end_time.normalize()
         cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
         wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
     dates = pd.date_range(ends.min(), last.to_period(period).end_time.normalize(), freq=freq)
@@ -291,8 +291,7 @@ def build_panel(
     freq = normalize_freq(freq)
     span = None
     if freq == "D":
-        wide, values, imputed = _daily_grid(frame, last, known_days)
-        dates = pd.date_range(frame["date"].min(), last, freq=freq)
+        wide, dates, values, imputed = _daily_grid(frame, last, known_days)
     else:
         frame["date"] = frame["date"].dt.normalize()
         wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days)
