@@ -160,102 +160,16 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-# Run by `salescast backfill` in Airflow's environment (like airflow_env's pool snippet):
-# `find` prints the unfinished backfills of a DAG, range and reprocess behaviour with their
-# run counts as JSON; `close` marks one finished, as the scheduler does when its runs are done.
-_BACKFILL_STATE = """
-import json, sys
-from sqlalchemy import func, select, update
-from airflow._shared.timezones import timezone
-from airflow.models.backfill import Backfill, BackfillDagRun
-from airflow.utils.session import create_session
-
-action, dag_id, first, last, reprocess = sys.argv[1:6]
-with create_session() as session:  # commits on leaving the block
-    if action == "close":
-        session.execute(update(Backfill).where(Backfill.id == int(sys.argv[6])).values(completed_at=timezone.utcnow()))
-        rows = []
-    else:
-        rows = session.execute(
-            select(Backfill.id, Backfill.from_date, Backfill.to_date, Backfill.reprocess_behavior)
-            .where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
-            .order_by(Backfill.id)
-        ).all()
-    found = [
-        {"id": row.id, "runs": session.scalar(select(func.count()).where(BackfillDagRun.backfill_id == row.id))}
-        for row in rows
-        if (str(row.from_date.date()), str(row.to_date.date()), getattr(row.reprocess_behavior, "value",
-            row.reprocess_behavior)) == (first, last, reprocess)
-    ]
-print(json.dumps(found))
-"""
-
-
-def _backfill_state(env: dict[str, str], args: argparse.Namespace, action: str = "find", backfill_id: int = 0):
-    """The unfinished backfills of this DAG, range and reprocess behaviour (``[{"id", "runs"}]``),
-    or None when the metadata DB could not be read (busy, too)."""
-    import json
-    import subprocess
-
-    command = [sys.executable, "-c", _BACKFILL_STATE, action, args.dag_id, args.from_date.isoformat(),
-               args.to_date.isoformat(), args.reprocess_behavior, str(backfill_id)]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return None
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return None
-
-
 def cmd_backfill(args: argparse.Namespace) -> int:
-    """`airflow backfill create` for a running scheduler, retried when SQLite is busy; idempotent.
-
-    On SQLite a write that races the scheduler's can fail with "database is locked". Airflow
-    removes a backfill whose runs it could not create (``backfill.py``), but a failure after the
-    backfill was committed (its final commit, the CLI's action log) leaves it in place, and a
-    blind retry then fails with AlreadyRunningBackfill. So after such a failure this looks for a
-    backfill of the same DAG, range and reprocess behaviour: one with runs is the success it
-    looks like (also when the command is simply run twice); one without runs would run nothing,
-    so it is closed and created again."""
-    import subprocess
-    import time
-
+    """`airflow backfill create` for a running scheduler, retried when SQLite is busy; idempotent
+    (a retry checks which days an earlier attempt created: salescast.ops.backfill)."""
     from salescast.config import Settings
     from salescast.ops import airflow_env
+    from salescast.ops.backfill import Request, create_backfill
 
     env = airflow_env.airflow_environ(Settings.from_env())
-    command = [airflow_env.airflow_bin(), "backfill", "create", "--dag-id", args.dag_id,
-               "--from-date", args.from_date.isoformat(), "--to-date", args.to_date.isoformat(),
-               "--reprocess-behavior", args.reprocess_behavior]  # fmt: skip
-    what = f"backfill of {args.dag_id} {args.from_date}..{args.to_date} (reprocess {args.reprocess_behavior})"
-    for attempt in range(1, args.attempts + 1):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode == 0:
-            print(f"{what} created; the scheduler runs it")
-            return 0
-        output = done.stdout + done.stderr
-        busy, closed = "database is locked" in output, False
-        if busy or "AlreadyRunningBackfill" in output:
-            for existing in _backfill_state(env, args) or []:
-                if existing["runs"]:
-                    print(f"{what} already exists (backfill {existing['id']}, {existing['runs']} runs), created "
-                          "by an earlier attempt or command; the scheduler runs it")  # fmt: skip
-                    return 0
-                if _backfill_state(env, args, "close", existing["id"]) is not None:
-                    print(f"backfill {existing['id']} was left without runs by a failed attempt (it would run "
-                          "nothing): closed it, creating the backfill again", file=sys.stderr)  # fmt: skip
-                    busy = closed = True
-        if not busy or attempt == args.attempts:
-            print(output[-4000:], file=sys.stderr)
-            if "AlreadyRunningBackfill" in output and not closed:
-                print(f"error: another backfill of {args.dag_id} is still running (Browse -> Backfills in the UI): "
-                      "wait until it completes, or cancel it there, then run this again", file=sys.stderr)  # fmt: skip
-            return done.returncode or 1
-        print(f"{'retrying' if closed else 'metadata DB busy, retrying'} ({attempt}/{args.attempts}) ...",
-              file=sys.stderr)  # fmt: skip
-        time.sleep(2 * attempt)
-    return 1
+    request = Request(args.dag_id, args.from_date, args.to_date, args.reprocess_behavior)
+    return create_backfill(env, airflow_env.airflow_bin(), request, args.attempts)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -557,7 +471,7 @@ def _add_airflow_commands(sub: argparse._SubParsersAction) -> None:
     back.add_argument("--from-date", type=_day, required=True, help="first logical date (included)")
     back.add_argument("--to-date", type=_day, required=True, help="last logical date (included)")
     back.add_argument("--reprocess-behavior", choices=["none", "failed", "completed"], default="none")
-    back.add_argument("--attempts", type=int, default=5)
+    back.add_argument("--attempts", type=_at_least_one, default=5, help="tries while the metadata DB is busy")
     back.set_defaults(func=cmd_backfill)
 
     serve = sub.add_parser("serve", help="run a local Airflow (UI, scheduler, dag-processor, triggerer)")
