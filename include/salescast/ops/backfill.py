@@ -2,8 +2,8 @@
 
 On SQLite a write that races the scheduler's can fail with "database is locked", and Airflow
 does not always undo what it wrote before the failure: the backfill row is committed first,
-then one run per day, and a commit in the middle (clearing a run to reprocess it) can leave a
-backfill with the runs of its first days only. A blind retry then fails with
+then one run per day (each in a savepoint, which SQLite can commit on its own), so a failure
+can leave a backfill with the runs of its first days only. A blind retry then fails with
 AlreadyRunningBackfill, and taking the existing backfill as the success it looks like would
 silently skip the missing days (seen under load: a 3-day reprocess that re-ran one day).
 
