@@ -34,6 +34,48 @@ def frame(y: np.ndarray, start: str, freq: str = "D") -> pd.DataFrame:
     return pd.DataFrame({"date": dates, "store_id": "s", "item_id": "i", "units": y})
 
 
+# ---- ar_forecast (numpy OLS AR) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lags", "period", "with_exog"),
+    [([1, 2, 3], None, False), (list(range(1, 15)), 7, False), ([1, 2, 7, 14], None, True), ([1, 2], 7, True)],
+)
+def test_ar_forecast_is_statsmodels_autoreg(lags, period, with_exog):
+    """Same model as AutoReg (constant, seasonal dummies, regressors): same forecasts."""
+    from statsmodels.tsa.ar_model import AutoReg
+
+    rng = np.random.default_rng(7)
+    n, h = 400, 30
+    t = np.arange(n + h)
+    y_all = 50 + 10 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 3, n + h).cumsum() * 0.1 + rng.normal(0, 2, n + h)
+    events = (rng.random((n + h, 2)) < 0.05).astype(float) if with_exog else None
+    y_all = y_all + (events @ np.array([15.0, -8.0]) if with_exog else 0)
+    train = y_all[:n]
+    exog, future = (events[:n], events[n:]) if with_exog else (None, None)
+    ours = models.ar_forecast(train, lags, h, period, exog, future)
+    model = AutoReg(train, lags=lags, trend="c", seasonal=period is not None, period=period, exog=exog)
+    theirs = model.fit().predict(start=n, end=n + h - 1, exog_oos=future)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
+
+
+def test_ar_forecast_by_hand():
+    """y[t] = 2 + 0.5 y[t-1] exactly: the fit recovers it and the forecast follows it."""
+    y = [10.0]
+    for _ in range(30):
+        y.append(2 + 0.5 * y[-1])
+    forecast = models.ar_forecast(np.array(y), [1], 3)
+    expected = [2 + 0.5 * y[-1]]
+    for _ in range(2):
+        expected.append(2 + 0.5 * expected[-1])
+    np.testing.assert_allclose(forecast, expected, rtol=1e-9)
+
+
+def test_ar_forecast_refuses_more_parameters_than_observations():
+    with pytest.raises(ValueError, match="observations for"):
+        models.ar_forecast(np.arange(10.0), [1, 2, 3, 4, 5], 2, period=7)
+
+
 # ---- sdiff_ar ------------------------------------------------------------------------
 
 
