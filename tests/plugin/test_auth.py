@@ -10,6 +10,16 @@ import pytest
 
 from salescast.dashboard.asgi import dashboard_app
 
+EXPECTED = (
+    "/salescast/forecasts",
+    "/salescast/api/series",
+    "/salescast/api/series/detail",
+    "/salescast/api/accuracy",
+    "/salescast/static/plotly.min.js",
+    "/salescast/dags/sales_forecast/runs/manual__2025-03-31T00:00:00+00:00",
+    "/salescast/api/dags/sales_forecast/runs/manual__2025-03-31T00:00:00+00:00/quarantine.csv",
+    "/salescast/dags/sales_forecast/runs/manual__2025-03-31T00:00:00+00:00/raw/plotly.min.js",
+)
 SAMPLE = {"dag_id": "sales_forecast", "run_id": "manual__2025-03-31T00:00:00+00:00", "name": "plotly.min.js"}
 
 
@@ -23,9 +33,7 @@ def dashboard_urls() -> list[str]:
 
 def test_the_app_has_the_routes_this_test_checks():
     urls = dashboard_urls()
-    for expected in ("/salescast/forecasts", "/salescast/api/series", "/salescast/api/series/detail",
-                     "/salescast/api/accuracy", "/salescast/static/plotly.min.js",
-                     "/salescast/api/dags/sales_forecast/runs/manual__2025-03-31T00:00:00+00:00/quarantine.csv"):  # fmt: skip
+    for expected in EXPECTED:
         assert expected in urls
     assert len(urls) >= 12
 
