@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,13 +117,16 @@ class Lake:
 
     def published_stamps(self, dataset: Dataset) -> dict[str, str]:
         """Partition value -> a stamp of its ``_SUCCESS`` marker, for every published partition,
-        sorted, from one listing (two LIST calls per thousand partitions on S3, not one HEAD
-        each). Publishing rewrites the marker, so a changed stamp means changed data: readers
-        cache on it and are never stale."""
+        sorted, from one listing (on S3 a LIST call per thousand objects, not a HEAD per
+        partition). Publishing rewrites the marker, so a changed stamp means changed data:
+        readers cache on it and are never stale."""
         base = self.dataset_dir(dataset)
-        if not base.exists():
-            return {}
-        found = base.fs.find(base.path, maxdepth=2, withdirs=False, detail=True)
+        if self.is_local:  # fsspec's local find() stats every file: ~20x slower than this
+            found = _local_markers(Path(base.path))
+        elif base.exists():
+            found = base.fs.find(base.path, maxdepth=2, withdirs=False, detail=True)
+        else:
+            found = {}
         stamps = {}
         for path, info in found.items():
             folder, _, name = str(path).rstrip("/").rpartition("/")
@@ -204,6 +208,26 @@ class Lake:
             Path(source.path).replace(target.path)  # atomic rename on POSIX
         else:
             source.fs.mv(source.path, target.path)
+
+
+def _local_markers(base: Path) -> dict[str, dict[str, Any]]:
+    """``find()``-shaped entries for the ``_SUCCESS`` markers one level below ``base``.
+    Every dashboard request lists them, so ``os.scandir``/``os.stat`` on strings: about 1 ms
+    for two years of daily partitions, pathlib objects take 4x that."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        entries = os.scandir(base)
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    with entries:
+        for entry in entries:
+            marker = f"{entry.path}/{SUCCESS_MARKER}"
+            try:
+                info = os.stat(marker)  # noqa: PTH116 - see the docstring
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            found[marker] = {"mtime": info.st_mtime_ns, "size": info.st_size, "ino": info.st_ino}
+    return found
 
 
 def _stamp(info: dict[str, Any]) -> str:
