@@ -123,13 +123,13 @@
     const metric = document.getElementById("accuracy-metric").value;
     const runs = { x: data.runs.map((r) => r.run_date), y: data.runs.map((r) => r[metric]), name: "all steps", mode: "lines+markers" };
     const target = metric === "coverage" ? [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.8, y1: 0.8, line: { dash: "dot", color: "#a0aec0" } }] : [];
-    Plotly.react("accuracy-runs", [runs], Object.assign(theme(), { title: { text: "per run date", font: { size: 13 } }, shapes: target, xaxis: { type: "date" } }), { responsive: true, displaylogo: false });
+    Plotly.react("accuracy-runs", [runs], Object.assign(theme(), { title: { text: "per run date", font: { size: 13 } }, shapes: target, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
     const steps = [...new Set(data.rows.map((r) => r.horizon_step))].sort((a, b) => a - b);
     const traces = steps.map((step) => {
       const rows = data.rows.filter((r) => r.horizon_step === step);
       return { x: rows.map((r) => r.run_date), y: rows.map((r) => r[metric]), name: `step ${step}`, mode: "lines+markers" };
     });
-    Plotly.react("accuracy-steps", traces, Object.assign(theme(), { title: { text: "per horizon step", font: { size: 13 } }, shapes: target, xaxis: { type: "date" } }), { responsive: true, displaylogo: false });
+    Plotly.react("accuracy-steps", traces, Object.assign(theme(), { title: { text: "per horizon step", font: { size: 13 } }, shapes: target, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
   }
 
   let typing = null;
