@@ -223,13 +223,18 @@ def _local_stamps(base: Path, key: str) -> dict[str, str]:
                 continue
             try:
                 marker = os.stat(f"{entry.path}/{SUCCESS_MARKER}")  # noqa: PTH116 - see the docstring
-                data = os.stat(f"{entry.path}/{DATA_FILE}")  # noqa: PTH116
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            stamps[value] = (
-                f"{marker.st_mtime_ns}|{marker.st_size}|{marker.st_ino}/{data.st_mtime_ns}|{data.st_size}|{data.st_ino}"
-            )
+            stamps[value] = f"{marker.st_mtime_ns}|{marker.st_size}|{marker.st_ino}/{_file_stamp(entry.path)}"
     return dict(sorted(stamps.items()))
+
+
+def _file_stamp(folder: str) -> str:
+    try:
+        data = os.stat(f"{folder}/{DATA_FILE}")  # noqa: PTH116 - see _local_stamps
+    except FileNotFoundError:
+        return ""
+    return f"{data.st_mtime_ns}|{data.st_size}|{data.st_ino}"
 
 
 def _stamp(info: dict[str, Any]) -> str:

@@ -313,6 +313,8 @@ def test_pages_are_never_stale(airflow, built, viewer):
         assert close(units_on(day), abs(original.iloc[0]["units"]) + 1000)
         grown = (original["units"].abs() + 1000).sum() - original["units"].abs().sum()
         assert close(actual_sum(day - timedelta(days=1)), before + grown)
+        (lake.curated_dir(day) / "_SUCCESS").unlink()  # what a publish does first: the day is not published
+        assert day.isoformat() not in get(airflow, viewer, url).json()["history"]["dates"]
     finally:
         republish(original)
     assert close(units_on(day), original.iloc[0]["units"])

@@ -9,7 +9,6 @@ within [p10, p90]. Sums are kept per run and step so totals over steps stay exac
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -73,16 +72,3 @@ def table(per_run: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]]]:
             rows.append({"run_date": run_date, "horizon_step": int(record["horizon_step"]), **scores(record)})
         runs.append({"run_date": run_date, **scores(sums[SUMS].sum().to_dict())})
     return {"rows": rows, "runs": runs}
-
-
-def clean(value: Any) -> Any:
-    """JSON has no NaN or numpy scalars: None and plain numbers instead."""
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from typing import TYPE_CHECKING, Any
 
-from salescast.dashboard.accuracy import clean
+from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
 from salescast.lake import RUN_DATASETS, Lake, is_data_file_name, safe_run_id
 from salescast.publish import read_manifest

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salescast.dashboard import accuracy
-from salescast.dashboard.accuracy import clean
 from salescast.dashboard.history import SalesIndex, day_number
+from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
 from salescast.dashboard.tables import RunTable
 from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from salescast.dashboard import accuracy, history
-from salescast.dashboard.accuracy import clean
 from salescast.dashboard.history import SalesIndex
+from salescast.dashboard.jsonable import clean
 from salescast.dashboard.tables import KEY, RunTable, TableCache
 from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
@@ -172,6 +172,9 @@ class DashboardStore:
             sums = self._run_accuracy(snap, run_date)
             if sums is not None:
                 per_run[run_date] = sums
+        with self._lock:  # forget runs that are no longer published
+            for gone in set(self._accuracy) - set(per_run):
+                del self._accuracy[gone]
         return clean(accuracy.table(per_run) | {"run_dates": snap.run_dates()})
 
     def _run_accuracy(self, snap: Snapshot, run_date: str) -> pd.DataFrame | None:
