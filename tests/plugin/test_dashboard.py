@@ -115,8 +115,13 @@ def test_series_page_matches_the_lake(airflow, built, viewer):
 
     assert detail["run_dates"] == sorted(forecasts) == [d.isoformat() for d in [*TASK_RUNS, LAST]]
     assert detail["run_date"] == LAST.isoformat()
-    assert detail["history"]["dates"] == sorted(sales)
-    for day, units in zip(detail["history"]["dates"], detail["history"]["units"], strict=True):
+    history = dict(zip(detail["history"]["dates"], detail["history"]["units"], strict=True))
+    first, last = date.fromisoformat(min(sales)), date.fromisoformat(max(sales))
+    calendar = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    assert detail["history"]["dates"] == calendar  # every day: unpublished ones are gaps (None)
+    assert [d for d, units in history.items() if units is not None] == sorted(sales)
+    for day in sorted(sales):
+        units = history[day]
         rows = sales[day][(sales[day]["store_id"] == store) & (sales[day]["item_id"] == item)]
         assert close(units, rows["units"].sum() if len(rows) else 0.0), day  # no row = no sales
 
@@ -314,7 +319,7 @@ def test_pages_are_never_stale(airflow, built, viewer):
         grown = (original["units"].abs() + 1000).sum() - original["units"].abs().sum()
         assert close(actual_sum(day - timedelta(days=1)), before + grown)
         (lake.curated_dir(day) / "_SUCCESS").unlink()  # what a publish does first: the day is not published
-        assert day.isoformat() not in get(airflow, viewer, url).json()["history"]["dates"]
+        assert units_on(day) is None  # not published: a gap in the chart, never 0
     finally:
         republish(original)
     assert close(units_on(day), original.iloc[0]["units"])

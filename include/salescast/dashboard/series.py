@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salescast.dashboard import accuracy
-from salescast.dashboard.history import SalesIndex, day_number
+from salescast.dashboard.history import SalesIndex, day_number, iso_days
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
 from salescast.dashboard.tables import RunTable
@@ -46,6 +46,19 @@ def actuals_on(sales: SalesIndex, code: int | None, dates: pd.Series) -> list[fl
         hit = at < len(sales.published) and sales.published[at] == day_number(value.date())
         out.append(float(daily[at]) if hit else None)
     return out
+
+
+def history_block(sales: SalesIndex, units: np.ndarray) -> dict[str, list]:
+    """Every calendar day from the first to the last published one; a day that was never
+    published (rejected by ingest, not delivered) is None, so the chart shows a gap, not 0."""
+    if not len(sales.published):
+        return {"dates": [], "units": []}
+    first = int(sales.published[0])
+    days = np.arange(first, int(sales.published[-1]) + 1, dtype=np.int32)
+    values: list[float | None] = [None] * len(days)
+    for at, value in zip((sales.published - first).tolist(), units.tolist(), strict=True):
+        values[at] = value
+    return {"dates": iso_days(days), "units": values}
 
 
 def forecast_block(rows: pd.DataFrame, sales: SalesIndex, code: int | None) -> dict[str, Any] | None:
@@ -102,7 +115,7 @@ def detail(store: DashboardStore, snap: Snapshot, store_id: str, item_id: str, r
             "item_id": item_id,
             "run_dates": run_dates,
             "run_date": chosen_run,
-            "history": {"dates": sales.published_iso, "units": units.tolist()},
+            "history": history_block(sales, units),
             "forecast": forecast_block(rows, sales, code),
             "metrics": metrics_block(store.table(snap, METRICS, chosen_run) if chosen_run else None, store_id, item_id),
             "safety_stock": _record(safety_rows, SAFETY_FIELDS) if not safety_rows.empty else None,
