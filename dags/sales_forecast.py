@@ -18,6 +18,7 @@ from salescast.config import Settings
 from salescast.ops import defaults
 from salescast.ops.alerts import notify_dag_failure
 from salescast.ops.assets import FORECASTS
+from salescast.ops.deadline import forecast_deadline_alerts
 
 settings = Settings.from_env()
 
@@ -35,6 +36,8 @@ default_args = defaults.default_args(settings, max_retry_delay=timedelta(minutes
     tags=["salescast", "forecast"],
     doc_md=__doc__,
     on_failure_callback=notify_dag_failure,
+    # one mail if the forecast for D is not published by SALESCAST_FORECAST_DEADLINE on D+1
+    deadline=forecast_deadline_alerts(settings),
 )
 def sales_forecast() -> None:
     @task.sensor(**defaults.sensor_kwargs(settings))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -59,6 +59,18 @@ def _date(name: str, default: str) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _deadline(name: str, default: str) -> timedelta | None:
+    """``HH:MM`` (UTC) on the day after the forecast day D, as an offset from D 00:00 (the
+    logical date); ``off`` or empty disables the alert."""
+    raw = _env(name, default).strip().lower()
+    if raw in {"", "off", "none"}:
+        return None
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ConfigError(f"{name}={raw!r} must be a UTC time HH:MM on the day after the forecast day, or 'off'")
+    return timedelta(days=1, hours=int(match[1]), minutes=int(match[2]))
 
 
 def _quantiles(name: str, default: str) -> tuple[float, ...]:
@@ -195,6 +207,8 @@ class Settings:
     # The DAGs' start_date: Airflow runs no task for a logical date before it (backfills aside),
     # so it is early by default; `salescast run` refuses earlier dates instead of a silent no-op.
     start_date: date = date(2000, 1, 1)
+    # when the forecast for D must be published, from D 00:00 UTC (None: no deadline alert)
+    forecast_deadline: timedelta | None = timedelta(days=1, hours=6)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -252,6 +266,7 @@ class Settings:
             holidays=_countries("SALESCAST_HOLIDAYS"),
             smtp_conn_id=_matching("SALESCAST_SMTP_CONN_ID", "smtp_default", _CONN_ID, "an Airflow connection id"),
             start_date=_date("SALESCAST_START_DATE", "2000-01-01"),
+            forecast_deadline=_deadline("SALESCAST_FORECAST_DEADLINE", "06:00"),
         )
         _check_horizon(settings)
         return settings

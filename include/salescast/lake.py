@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ _IGNORED_PREFIXES = (".", "_", "~")
 _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".swp")
 READY_MARKER = "_READY"
 SUCCESS_MARKER = "_SUCCESS"
+QUARANTINE_FILE = "rows.parquet"  # one file per day: the bad records of the day's latest ingest run
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class Lake:
     def quarantine_dir(self, day: date, run_id: str) -> ObjectStoragePath:
         return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / f"run={safe_run_id(run_id)}"
 
+    def quarantine_file(self, day: date) -> ObjectStoragePath:
+        """The day's quarantined records (``run_id`` column: the run that wrote them)."""
+        return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / QUARANTINE_FILE
+
     def dataset_dir(self, dataset: Dataset) -> ObjectStoragePath:
         return self.root / dataset.folder
 
@@ -107,12 +113,24 @@ class Lake:
 
     def published_partitions(self, dataset: Dataset) -> list[str]:
         """Partition values (``YYYY-MM-DD``) of ``dataset`` that carry ``_SUCCESS``, sorted."""
-        values = []
-        for folder in self.iter_dirs(self.dataset_dir(dataset)):
-            key, _, value = folder.name.partition("=")
-            if key == dataset.key and _PARTITION_VALUE.match(value) and (folder / SUCCESS_MARKER).exists():
-                values.append(value)
-        return values
+        return list(self.published_stamps(dataset))
+
+    def published_stamps(self, dataset: Dataset) -> dict[str, str]:
+        """Partition value -> a stamp of its ``_SUCCESS`` marker and data file, for every
+        published partition, sorted, from one listing (on S3 a LIST call per thousand objects,
+        not a HEAD per partition). Publishing rewrites both, so a changed stamp means changed
+        data: readers cache on it and are never stale."""
+        base = self.dataset_dir(dataset)
+        if self.is_local:  # fsspec's local find() stats every file: ~20x slower
+            return _local_stamps(Path(base.path), dataset.key)
+        found = base.fs.find(base.path, maxdepth=2, withdirs=False, detail=True) if base.exists() else {}
+        markers, data = {}, {}
+        for path, info in found.items():
+            folder, _, name = str(path).rstrip("/").rpartition("/")
+            key, _, value = folder.rpartition("/")[2].partition("=")
+            if key == dataset.key and _PARTITION_VALUE.match(value) and name in (SUCCESS_MARKER, DATA_FILE):
+                (markers if name == SUCCESS_MARKER else data)[value] = _stamp(info)
+        return {value: f"{stamp}/{data.get(value, '')}" for value, stamp in sorted(markers.items())}
 
     def dataset_location(self, dataset: Dataset) -> str:
         """The dataset's folder as SQL engines name it: a local path on ``file://``, the
@@ -132,6 +150,10 @@ class Lake:
 
     def reports_dir(self, day: date) -> ObjectStoragePath:
         return self.root / "reports" / f"run_date={day.isoformat()}"
+
+    def ingest_report_dir(self, day: date, run_id: str) -> ObjectStoragePath:
+        """``validation.json`` / ``validation.html`` of one ingest run of ``day``."""
+        return self.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
 
     # ---- io -----------------------------------------------------------------------
     def write_bytes(self, path: ObjectStoragePath, data: bytes) -> None:
@@ -157,10 +179,10 @@ class Lake:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
         self.write_bytes(path, buffer.getvalue())
 
-    def read_parquet(self, path: ObjectStoragePath) -> pd.DataFrame:
+    def read_parquet(self, path: ObjectStoragePath, columns: list[str] | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
-        return pq.read_table(io.BytesIO(path.read_bytes())).to_pandas()
+        return pq.read_table(io.BytesIO(path.read_bytes()), columns=columns).to_pandas()
 
     def list_files(self, directory: ObjectStoragePath) -> list[ObjectStoragePath]:
         """Files directly inside ``directory`` (markers included), sorted by name; [] if absent."""
@@ -183,6 +205,42 @@ class Lake:
             Path(source.path).replace(target.path)  # atomic rename on POSIX
         else:
             source.fs.mv(source.path, target.path)
+
+
+def _local_stamps(base: Path, key: str) -> dict[str, str]:
+    """``published_stamps`` on a local disk. Every dashboard request lists the markers, so
+    ``os.scandir``/``os.stat`` on strings: about 2 ms for two years of daily partitions
+    (pathlib objects or fsspec take several times that)."""
+    stamps = {}
+    try:
+        entries = os.scandir(base)
+    except (FileNotFoundError, NotADirectoryError):
+        return stamps
+    with entries:
+        for entry in entries:
+            name, _, value = entry.name.partition("=")
+            if name != key or not _PARTITION_VALUE.match(value):
+                continue
+            try:
+                marker = os.stat(f"{entry.path}/{SUCCESS_MARKER}")  # noqa: PTH116 - see the docstring
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            stamps[value] = f"{marker.st_mtime_ns}|{marker.st_size}|{marker.st_ino}/{_file_stamp(entry.path)}"
+    return dict(sorted(stamps.items()))
+
+
+def _file_stamp(folder: str) -> str:
+    try:
+        data = os.stat(f"{folder}/{DATA_FILE}")  # noqa: PTH116 - see _local_stamps
+    except FileNotFoundError:
+        return ""
+    return f"{data.st_mtime_ns}|{data.st_size}|{data.st_ino}"
+
+
+def _stamp(info: dict[str, Any]) -> str:
+    """What identifies one version of an object in an ``fs.find`` entry (S3: ETag, time, size)."""
+    parts = (info.get(k) for k in ("ETag", "etag", "LastModified", "mtime", "size"))
+    return "|".join(str(p) for p in parts if p is not None)
 
 
 def modified_epoch(path: ObjectStoragePath) -> float:

@@ -58,3 +58,25 @@ def test_ids_with_dollars_and_markup_are_drawn_and_escaped_literally(lake):
     assert "&lt;b&gt;S2&lt;/b&gt;" in html
     assert "<b>S2</b>" not in html
     assert "PROMO $\\foo$ pack" in html
+
+
+def test_a_rejected_day_is_a_gap_in_the_report_not_zero_sales(lake):
+    """A day ingest rejected has no published partition: unknown, drawn as a gap and named."""
+    from salescast.forecast.report import daily_units
+
+    history, forecasts, metrics, safety, summary = frames()
+    rejected = date(2025, 3, 15)
+    history = history[history["date"] != rejected]
+    known = [d.date().isoformat() for d in pd.date_range("2025-03-01", DAY) if d.date() != rejected]
+    write_report(lake, DAY, history, forecasts, metrics, safety, summary, 0, ["p10", "p50", "p90"], known)
+    html = (Path(lake.reports_dir(DAY).path) / "index.html").read_text()
+    assert "1 day(s) with no published sales" in html
+    assert "2025-03-15" in html
+
+    frame = history.assign(date=pd.to_datetime(history["date"]))
+    days = pd.date_range("2025-03-01", DAY)
+    daily = daily_units(frame, days, pd.DatetimeIndex(known))
+    assert pd.isna(daily[pd.Timestamp(rejected)])  # unknown, not 0
+    assert daily.drop(pd.Timestamp(rejected)).notna().all()
+    silent = frame[frame["date"] != pd.Timestamp("2025-03-16")]  # published, nobody bought: 0
+    assert daily_units(silent, days, pd.DatetimeIndex(known))[pd.Timestamp("2025-03-16")] == 0.0

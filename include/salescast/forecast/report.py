@@ -89,8 +89,23 @@ class _Bands:
     hi: str
 
 
+def daily_units(rows: pd.DataFrame, all_days: pd.DatetimeIndex, known: pd.DatetimeIndex | None) -> pd.Series:
+    """Units per day: 0 on a published day without a row (no sale), NaN on a day that was
+    never published (rejected by ingest or missing), so a chart shows a gap, never a zero."""
+    daily = rows.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)
+    if known is not None:
+        daily[~daily.index.isin(known)] = float("nan")
+    return daily
+
+
 def _series_charts(
-    lake: Lake, folder: Any, history: pd.DataFrame, forecasts: pd.DataFrame, metrics: pd.DataFrame, bands: _Bands
+    lake: Lake,
+    folder: Any,
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    metrics: pd.DataFrame,
+    bands: _Bands,
+    known: pd.DatetimeIndex | None,
 ) -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """Charts of the three largest series and the three worst-forecast busy ones."""
     all_days = pd.date_range(history["date"].min(), history["date"].max(), freq="D")
@@ -104,7 +119,7 @@ def _series_charts(
     for kind, keys in (("largest", largest), ("worst", list(zip(worst["store_id"], worst["item_id"], strict=True)))):
         for i, (store, item) in enumerate(keys):
             rows = history[(history["store_id"] == store) & (history["item_id"] == item)]
-            h = rows.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)  # no row = no sale
+            h = daily_units(rows, all_days, known)
             f = forecasts[(forecasts["store_id"] == store) & (forecasts["item_id"] == item)].set_index("date")
             model = f["model"].iloc[0] if len(f) else "?"
             name = f"{kind}_{i}.png"
@@ -124,22 +139,37 @@ def write_report(
     summary: dict[str, Any],
     quarantined: int | None,
     quantiles: list[str],
+    known_days: list[str] | None = None,
 ) -> str:
-    """Write ``index.html`` and its PNGs under ``reports/run_date=D/``; return the page's URI."""
+    """Write ``index.html`` and its PNGs under ``reports/run_date=D/``; return the page's URI.
+
+    ``known_days`` are the published days; others in the range are drawn as gaps and listed."""
     folder = lake.reports_dir(day)
     bands = _Bands(quantiles[0], quantiles[len(quantiles) // 2], quantiles[-1])
     history = history.assign(date=pd.to_datetime(history["date"]))
     forecasts = forecasts.assign(date=pd.to_datetime(forecasts["date"]))
     all_days = pd.date_range(history["date"].min(), history["date"].max(), freq="D")
-    total_hist = history.groupby("date")["units"].sum().reindex(all_days, fill_value=0.0)
+    known = pd.DatetimeIndex(pd.to_datetime(known_days)) if known_days is not None else None
+    total_hist = daily_units(history, all_days, known)
+    missing = [d.date().isoformat() for d in all_days if known is not None and d not in known]
     total_fc = forecasts.groupby("date")[[bands.lo, bands.mid, bands.hi]].sum()
     title = "All series: history and forecast (sum of series quantiles)"
     lake.write_bytes(folder / "total.png", _band_chart(total_hist, total_fc, bands.lo, bands.mid, bands.hi, title))
-    images, worst = _series_charts(lake, folder, history, forecasts, metrics, bands)
+    images, worst = _series_charts(lake, folder, history, forecasts, metrics, bands, known)
     lake.write_bytes(folder / "model_mix.png", _bar_chart(summary.get("model_mix", {}), "Models chosen (series)"))
-    page = _page(day, summary, safety, worst, images, quarantined, bands)
+    page = _page(day, summary, safety, worst, images, quarantined, bands, missing)
     lake.write_text(folder / "index.html", page)
     return str(folder / "index.html")
+
+
+def _missing_note(missing: list[str]) -> str:
+    if not missing:
+        return ""
+    days = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    return (
+        f'<p class="missing">{len(missing)} day(s) with no published sales (rejected by ingest or not '
+        f"delivered), drawn as gaps (training imputes them from the same weekday): {html.escape(days)}.</p>"
+    )
 
 
 def _page(
@@ -150,6 +180,7 @@ def _page(
     images: list[tuple[str, str]],
     quarantined: int | None,
     bands: _Bands,
+    missing: list[str],
 ) -> str:
     """The report page; every text from data goes through ``html.escape`` or ``_table``."""
     lo, hi = bands.lo, bands.hi
@@ -181,6 +212,7 @@ def _page(
 <div class="kpi"><b>{_fmt(bake.get("coverage"), "{:.0%}")}</b>{lo}-{hi} backtest coverage</div>
 <div class="kpi"><b>{quarantined if quarantined is not None else "n/a"}</b>rows quarantined by today's ingest</div>
 <h2>Total sales and forecast</h2><img src="total.png" alt="total history and forecast band">
+{_missing_note(missing)}
 <h2>Largest series</h2>{"".join(f'<img src="{n}" alt="largest series">' for k, n in images if k == "largest")}
 <h2>Worst-forecast series (backtest mean wQL, among the busier half)</h2>{_table(worst_table)}
 {"".join(f'<img src="{n}" alt="worst series">' for k, n in images if k == "worst")}

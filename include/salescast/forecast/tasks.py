@@ -173,7 +173,7 @@ def write_run_report(ds: str) -> str:
     day = partition_day(ds)
     summary = lake.read_json(lake.reports_dir(day) / "forecast_summary.json")
     manifest = read_manifest(lake, lake.curated_dir(day)) or {}
-    history, _ = load_history(lake, day, min(settings.history_days, 120))  # the charts show four months
+    history, known_days = load_history(lake, day, min(settings.history_days, 120))  # charts show four months
     return write_report(
         lake,
         day,
@@ -184,4 +184,5 @@ def write_run_report(ds: str) -> str:
         summary=summary,
         quarantined=manifest.get("quarantined"),
         quantiles=forecast_config(settings).quantile_columns,
+        known_days=known_days,
     )

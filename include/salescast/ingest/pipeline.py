@@ -20,14 +20,21 @@ import pandas as pd
 
 from salescast.ingest.parsing import LINE, UnreadableFile, parse_file
 from salescast.ingest.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
-from salescast.lake import READY_MARKER, SALES_DAILY, Lake, is_data_file_name, modified_epoch, safe_run_id
+from salescast.lake import (
+    QUARANTINE_FILE,
+    READY_MARKER,
+    SALES_DAILY,
+    Lake,
+    is_data_file_name,
+    modified_epoch,
+    safe_run_id,
+)
 from salescast.publish import publish_partition
 from salescast.validation import SuiteOutcome, render_html, validate
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS = ["dt", "run_id", "source_file", LINE, "kind", "reason", "raw"]
-QUARANTINE_FILE = "rows.parquet"
 
 
 class DayRejected(Exception):
@@ -195,8 +202,8 @@ def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.Data
     One file per day, replaced by a rename (one object write on S3), so a reader never counts
     a record twice across re-runs and never sees half a file; a run with nothing to
     quarantine removes the day's file. ``run=<id>/`` folders of the earlier layout go too."""
-    folder = lake.quarantine_dir(day, run_id).parent
-    target = folder / QUARANTINE_FILE
+    target = lake.quarantine_file(day)
+    folder = target.parent
     if frames:
         pending = folder / f".{QUARANTINE_FILE}.{safe_run_id(run_id)}.tmp"
         lake.write_parquet(pending, pd.concat(frames, ignore_index=True))
@@ -308,7 +315,7 @@ def _problems(result: IngestResult, read: _ReadDay, checked: _Validated, archive
 
 
 def _write_validation_report(lake: Lake, day: date, run_id: str, result: IngestResult, outcomes: list) -> str:
-    report_dir = lake.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
+    report_dir = lake.ingest_report_dir(day, run_id)
     summary = result.to_dict()
     lake.write_json(report_dir / "validation.json", {"summary": summary, "suites": [o.result for o in outcomes]})
     lake.write_text(

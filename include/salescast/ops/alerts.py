@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import traceback
 from typing import Any
 
@@ -69,6 +68,17 @@ def alert_body(context: dict[str, Any]) -> str:
     return f"<h3>salescast task failed</h3><table>{rows}</table>{anchor}<pre>{error}</pre>"
 
 
+def ui_url(path: str) -> str:
+    """``path`` under the UI's ``[api] base_url`` (``AIRFLOW__API__BASE_URL``), or "" when unset."""
+    try:
+        from airflow.configuration import conf
+
+        base = conf.get("api", "base_url", fallback="") or ""
+    except Exception:  # no Airflow config here: a mail without a link beats no mail
+        return ""
+    return f"{base.rstrip('/')}/{path.lstrip('/')}" if base.startswith("http") else ""
+
+
 def _log_url(ti: Any) -> str:
     """The task's page in the UI; its base is Airflow's ``[api] base_url``
     (``AIRFLOW__API__BASE_URL``), so mails link to the UI users actually open."""
@@ -78,31 +88,38 @@ def _log_url(ti: Any) -> str:
         return "(no log URL)"
 
 
-def _send(context: dict[str, Any]) -> None:
+def send_mail(subject: str, body: str, what: str = "failure alert") -> bool:
+    """One HTML mail to ``SALESCAST_ALERT_EMAILS``; False (logged) when none could be sent."""
     from salescast.config import Settings
 
     try:
         settings = Settings.from_env()
     except Exception:  # a bad setting must not hide the original failure
         log.exception("alert settings are invalid; no alert sent")
-        return
+        return False
     recipients = list(settings.alert_emails)
     if not recipients:
-        log.warning("SALESCAST_ALERT_EMAILS is empty; no alert sent for %s", alert_subject(context))
-        return
+        log.warning("SALESCAST_ALERT_EMAILS is empty; no alert sent for %s", subject)
+        return False
     try:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
         SmtpNotifier(
             to=recipients,
             from_email=settings.alert_from,
-            subject=alert_subject(context),  # .notify() sends these as written (no Jinja)
-            html_content=alert_body(context),
-            smtp_conn_id=os.environ.get("SALESCAST_SMTP_CONN_ID", "smtp_default"),
-        ).notify(context)
-        log.info("alert sent to %s", ", ".join(recipients))
+            subject=subject,  # .notify() sends these as written (no Jinja)
+            html_content=body,
+            smtp_conn_id=settings.smtp_conn_id,
+        ).notify({})
+        log.info("%s sent to %s", what, ", ".join(recipients))
+        return True
     except Exception:
-        log.exception("could not send the failure alert to %s", ", ".join(recipients))
+        log.exception("could not send the %s to %s", what, ", ".join(recipients))
+        return False
+
+
+def _send(context: dict[str, Any]) -> None:
+    send_mail(alert_subject(context), alert_body(context))
 
 
 def notify_failure(context: dict[str, Any]) -> None:

@@ -1,0 +1,152 @@
+/* The Forecasts page: find a series, chart its history with the chosen run's p10/p50/p90
+   band and the actuals that arrived after that run, and show accuracy over time. */
+"use strict";
+(() => {
+  const { api, el, num, pct, card, notice, theme } = salescast;
+  const state = { offset: 0, limit: 25, total: 0, store: null, item: null, runDate: null };
+  const form = document.getElementById("search");
+  const status = document.getElementById("status");
+
+  function query(extra) {
+    const data = new FormData(form);
+    const params = new URLSearchParams();
+    for (const [key, value] of data.entries()) if (value) params.set(key, value);
+    for (const [key, value] of Object.entries(extra || {})) params.set(key, value);
+    return params.toString();
+  }
+
+  async function loadList() {
+    try {
+      const page = await api(`/api/series?${query({ limit: state.limit, offset: state.offset })}`);
+      state.total = page.total;
+      status.textContent = page.run_date ? `latest forecast run ${page.run_date}` : "no forecast run published yet";
+      renderList(page);
+    } catch (error) { notice(error.message); }
+  }
+
+  function renderList(page) {
+    const body = document.querySelector("#series-table tbody");
+    body.replaceChildren(...page.series.map((s) => el("tr", {
+      className: `pick${s.store_id === state.store && s.item_id === state.item ? " selected" : ""}`,
+      onclick: () => selectSeries(s.store_id, s.item_id, null),
+    }, el("td", {}, s.store_id), el("td", {}, s.item_id), el("td", { className: "num" }, num(s.volume, 0)),
+      el("td", {}, s.model || "–"), el("td", { className: "num" }, num(s.mean_wql, 3)),
+      el("td", { className: "num" }, num(s.wape, 3)), el("td", { className: "num" }, num(s.safety_stock, 1)))));
+    const last = Math.min(page.offset + page.limit, page.total);
+    document.getElementById("page").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "no series";
+    document.getElementById("prev").disabled = page.offset === 0;
+    document.getElementById("next").disabled = last >= page.total;
+  }
+
+  async function selectSeries(store, item, runDate) {
+    Object.assign(state, { store, item, runDate });
+    const params = new URLSearchParams({ store_id: store, item_id: item });
+    if (runDate) params.set("run_date", runDate);
+    history.replaceState(null, "", `#${params}`);
+    try {
+      notice("");
+      renderSeries(await api(`/api/series/detail?${params}`));
+    } catch (error) { notice(error.message); }
+    document.querySelectorAll("#series-table tbody tr").forEach((row) => {
+      row.classList.toggle("selected", row.cells[0].textContent === store && row.cells[1].textContent === item);
+    });
+  }
+
+  function renderSeries(detail) {
+    document.getElementById("series-title").textContent = `${detail.store_id} · ${detail.item_id}`;
+    const select = document.getElementById("run-date");
+    select.replaceChildren(...[...detail.run_dates].reverse().map((d) => el("option", { value: d, selected: d === detail.run_date }, d)));
+    select.disabled = detail.run_dates.length === 0;
+    drawSeries(detail);
+    const m = detail.metrics;
+    card(document.getElementById("model-card"), "Model and backtest", m && [
+      ["chosen model", m.model || "–"], ["why", m.reason || "–"], ["mean wQL", num(m.mean_wql, 3)],
+      ["WAPE", num(m.wape, 3)], ["MASE", num(m.mase, 3)], ["p10-p90 coverage", pct(m.coverage)],
+      ["backtest windows", num(m.n_windows, 0)],
+    ]);
+    const s = detail.safety_stock;
+    card(document.getElementById("safety-card"), "Safety stock", s && [
+      ["safety stock", num(s.safety_stock, 1)], ["reorder point", num(s.reorder_point, 1)],
+      ["lead time (days)", num(s.lead_time, 0)], ["service level", pct(s.service_level)],
+      ["lead-time demand", num(s.lead_time_demand, 1)], ["method", s.method || "–"],
+    ]);
+    const f = detail.forecast;
+    const scores = f && f.scores;
+    card(document.getElementById("run-card"), `Run ${detail.run_date || ""} vs actuals`, f && [
+      ["days arrived", scores ? `${scores.points} of ${f.dates.length}` : `0 of ${f.dates.length}`],
+      ["WAPE", num(scores && scores.wape, 3)], ["mean wQL", num(scores && scores.mean_wql, 3)],
+      ["p10-p90 coverage", pct(scores && scores.coverage)],
+    ]);
+    const rows = (m && m.candidates) || [];
+    document.querySelector("#candidates tbody").replaceChildren(...rows.map((c) => el("tr", { className: c.chosen ? "selected" : "" },
+      el("td", {}, c.model + (c.chosen ? " (chosen)" : "")), el("td", { className: "num" }, num(c.mean_wql, 3)),
+      el("td", { className: "num" }, num(c.wape, 3)), el("td", { className: "num" }, num(c.mase, 3)),
+      el("td", { className: "num" }, pct(c.coverage)), el("td", { className: "num" }, num(c.points, 0)))));
+  }
+
+  function drawSeries(detail) {
+    const traces = [{ x: detail.history.dates, y: detail.history.units, name: "sales", mode: "lines", line: { width: 1, color: "#718096" } }];
+    const f = detail.forecast;
+    const shapes = [];
+    if (f) {
+      traces.push(
+        { x: f.dates, y: f.p10, name: "p10", mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "x+y+name" },
+        { x: f.dates, y: f.p90, name: "p10–p90", mode: "lines", fill: "tonexty", fillcolor: "rgba(11,107,203,0.2)", line: { width: 0 } },
+        { x: f.dates, y: f.p50, name: `p50 (${f.model})`, mode: "lines+markers", line: { color: "#0b6bcb", dash: "dot" } },
+      );
+      const arrived = f.dates.map((d, i) => [d, f.actual[i]]).filter(([, y]) => y !== null);
+      if (arrived.length) {
+        traces.push({ x: arrived.map((a) => a[0]), y: arrived.map((a) => a[1]), name: "actual after the run",
+          mode: "markers", marker: { color: "#c05621", size: 8, symbol: "diamond" } });
+      }
+      shapes.push({ type: "line", xref: "x", yref: "paper", x0: detail.run_date, x1: detail.run_date, y0: 0, y1: 1, line: { dash: "dash", width: 1, color: "#a0aec0" } });
+    }
+    const end = f ? f.dates[f.dates.length - 1] : detail.history.dates[detail.history.dates.length - 1];
+    const start = detail.history.dates[Math.max(0, detail.history.dates.length - 120)];
+    const layout = Object.assign(theme(), {
+      shapes, hovermode: "x unified",
+      xaxis: { type: "date", range: start && end ? [start, end] : undefined, rangeslider: { thickness: 0.08 } },
+      yaxis: { title: { text: "units" }, rangemode: "tozero" },
+    });
+    Plotly.react("chart", traces, layout, { responsive: true, displaylogo: false });
+  }
+
+  async function loadAccuracy() {
+    try {
+      const data = await api("/api/accuracy");
+      drawAccuracy(data);
+      document.getElementById("accuracy-metric").onchange = () => drawAccuracy(data);
+    } catch (error) { notice(error.message); }
+  }
+
+  function drawAccuracy(data) {
+    const metric = document.getElementById("accuracy-metric").value;
+    const runs = { x: data.runs.map((r) => r.run_date), y: data.runs.map((r) => r[metric]), name: "all steps", mode: "lines+markers" };
+    const target = metric === "coverage" ? [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.8, y1: 0.8, line: { dash: "dot", color: "#a0aec0" } }] : [];
+    Plotly.react("accuracy-runs", [runs], Object.assign(theme(), { title: { text: "per run date", font: { size: 13 } }, shapes: target, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
+    const steps = [...new Set(data.rows.map((r) => r.horizon_step))].sort((a, b) => a - b);
+    const traces = steps.map((step) => {
+      const rows = data.rows.filter((r) => r.horizon_step === step);
+      return { x: rows.map((r) => r.run_date), y: rows.map((r) => r[metric]), name: `step ${step}`, mode: "lines+markers" };
+    });
+    Plotly.react("accuracy-steps", traces, Object.assign(theme(), { title: { text: "per horizon step", font: { size: 13 } }, shapes: target, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
+  }
+
+  let typing = null;
+  form.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => { state.offset = 0; loadList(); }, 250); });
+  form.addEventListener("submit", (event) => event.preventDefault());
+  document.getElementById("prev").onclick = () => { state.offset = Math.max(0, state.offset - state.limit); loadList(); };
+  document.getElementById("next").onclick = () => { state.offset += state.limit; loadList(); };
+  document.getElementById("run-date").onchange = (event) => selectSeries(state.store, state.item, event.target.value);
+
+  const linked = new URLSearchParams(location.hash.slice(1));
+  loadList().then(() => {
+    if (linked.get("store_id") && linked.get("item_id")) {
+      selectSeries(linked.get("store_id"), linked.get("item_id"), linked.get("run_date"));
+    } else {
+      const first = document.querySelector("#series-table tbody tr");
+      if (first) first.click();
+    }
+  });
+  loadAccuracy();
+})();

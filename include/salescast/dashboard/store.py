@@ -1,0 +1,228 @@
+"""What the dashboard pages show, read from the lake and cached on the ``_SUCCESS`` markers.
+
+Each request lists the markers of the datasets it needs (one listing per dataset); whatever
+is cached under the same stamps is reused, anything else is read again. Publishing always
+rewrites the marker, so a page never shows data older than the last publish.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salescast.dashboard import accuracy, history
+from salescast.dashboard.history import SalesIndex
+from salescast.dashboard.jsonable import clean
+from salescast.dashboard.tables import KEY, RunTable, TableCache
+from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
+
+SORTS = {
+    "volume": ("volume", False),
+    "wql": ("mean_wql", True),
+    "wape": ("wape", True),
+    "safety_stock": ("safety_stock", False),
+    "series": ("store_id", True),
+}
+
+
+@dataclass
+class Snapshot:
+    """The markers of every dataset the pages read, listed once per request."""
+
+    sales: dict[str, str]
+    runs: dict[str, dict[str, str]]  # dataset folder -> run_date -> stamp
+
+    def run_dates(self) -> list[str]:
+        return list(self.runs[FORECASTS.folder])
+
+    def stamp(self, dataset: Dataset, run_date: str) -> str | None:
+        return self.runs[dataset.folder].get(run_date)
+
+
+class DashboardStore:
+    """One per lake and api-server process; thread-safe (FastAPI runs sync routes in threads)."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.tables = TableCache(lake)
+        self._sales: SalesIndex | None = None
+        self._sales_lock = threading.Lock()
+        self._series: tuple[tuple, pd.DataFrame] | None = None
+        self._accuracy: OrderedDict[str, tuple[tuple, pd.DataFrame]] = OrderedDict()
+        self._days: OrderedDict[str, tuple[str, pd.DataFrame]] = OrderedDict()
+        self._targets: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self._lock = threading.Lock()
+
+    # ---- markers and cached reads ---------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        runs = {d.folder: self.lake.published_stamps(d) for d in (FORECASTS, METRICS, SAFETY_STOCK)}
+        return Snapshot(self.lake.published_stamps(SALES_DAILY), runs)
+
+    def sales(self, snap: Snapshot) -> SalesIndex:
+        with self._sales_lock:  # one refresh at a time; the others then find it done
+            self._sales = history.refresh(self._sales, self.lake, snap.sales)
+            return self._sales
+
+    def table(self, snap: Snapshot, dataset: Dataset, run_date: str) -> RunTable | None:
+        stamp = snap.stamp(dataset, run_date)
+        if stamp is None:
+            return None
+        try:
+            return self.tables.get(dataset, run_date, stamp)
+        except FileNotFoundError:  # unpublished between the listing and the read
+            return None
+
+    def sales_day(self, value: str, stamp: str) -> pd.DataFrame | None:
+        with self._lock:
+            cached = self._days.get(value)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        frame = history.read_sales_day(self.lake, value)
+        if frame is not None:
+            frame["date"] = pd.to_datetime(frame["date"])
+            with self._lock:
+                self._days[value] = (stamp, frame)
+                while len(self._days) > 64:
+                    self._days.popitem(last=False)
+        return frame
+
+    # ---- pages -----------------------------------------------------------------------
+    def runs(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        dates = snap.run_dates()
+        return {"run_dates": dates, "latest": dates[-1] if dates else None, "sales_days": len(snap.sales)}
+
+    def series_table(self, snap: Snapshot) -> tuple[pd.DataFrame, str | None]:
+        """Every series with its volume and the latest run's model, scores and safety stock."""
+        latest = snap.run_dates()[-1] if snap.run_dates() else None
+        key = (tuple(snap.sales.items()), latest, *(snap.stamp(d, latest) for d in (METRICS, SAFETY_STOCK)))
+        with self._lock:
+            if self._series and self._series[0] == key:
+                return self._series[1], latest
+        frame = self._build_series_table(snap, latest)
+        with self._lock:
+            self._series = (key, frame)
+        return frame, latest
+
+    def _build_series_table(self, snap: Snapshot, latest: str | None) -> pd.DataFrame:
+        sales = self.sales(snap)
+        counts = np.diff(sales.offsets)
+        frame = pd.DataFrame(
+            {
+                "store_id": sales.registry.stores[: sales.n_series],
+                "item_id": sales.registry.items[: sales.n_series],
+                "volume": sales.volumes(),
+                "days_sold": counts,
+            }
+        )[counts > 0]
+        metrics = self.table(snap, METRICS, latest) if latest else None
+        if metrics is not None and not metrics.frame.empty:
+            chosen = metrics.frame[metrics.frame["chosen"].astype(bool)]
+            frame = frame.merge(chosen[[*KEY, "model", "mean_wql", "wape", "coverage"]], how="left", on=KEY)
+        safety = self.table(snap, SAFETY_STOCK, latest) if latest else None
+        if safety is not None and not safety.frame.empty:
+            frame = frame.merge(safety.frame[[*KEY, "safety_stock", "reorder_point"]], how="left", on=KEY)
+        for column in ("model", "mean_wql", "wape", "coverage", "safety_stock", "reorder_point"):
+            if column not in frame.columns:
+                frame[column] = None
+        return frame.reset_index(drop=True)
+
+    def series_list(
+        self, filters: dict[str, str | None], sort: str, descending: bool | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        frame, latest = self.series_table(self.snapshot())
+        for column, text in (("store_id", filters.get("store")), ("item_id", filters.get("item"))):
+            if text:
+                frame = frame[frame[column].str.contains(text, case=False, regex=False)]
+        if filters.get("q"):
+            text = filters["q"]
+            hit = frame["store_id"].str.contains(text, case=False, regex=False)
+            frame = frame[hit | frame["item_id"].str.contains(text, case=False, regex=False)]
+        column, ascending = SORTS[sort]
+        ascending = ascending if descending is None else not descending
+        frame = frame.sort_values(
+            [column, "store_id", "item_id"], ascending=[ascending, True, True], na_position="last"
+        )
+        page = frame.iloc[offset : offset + limit]
+        return clean(
+            {
+                "run_date": latest,
+                "total": len(frame),
+                "offset": offset,
+                "limit": limit,
+                "sort": sort,
+                "series": page.astype(object).where(page.notna(), None).to_dict("records"),
+            }
+        )
+
+    def series_detail(self, store_id: str, item_id: str, run_date: str | None) -> dict[str, Any]:
+        from salescast.dashboard.series import detail
+
+        return detail(self, self.snapshot(), store_id, item_id, run_date)
+
+    def accuracy(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        per_run = {}
+        for run_date in snap.run_dates():
+            sums = self._run_accuracy(snap, run_date)
+            if sums is not None:
+                per_run[run_date] = sums
+        with self._lock:  # forget runs that are no longer published
+            for gone in set(self._accuracy) - set(per_run):
+                del self._accuracy[gone]
+        return clean(accuracy.table(per_run) | {"run_dates": snap.run_dates()})
+
+    def _run_accuracy(self, snap: Snapshot, run_date: str) -> pd.DataFrame | None:
+        """One run's sums, cached on its forecast marker and its target days' sales markers."""
+        horizon = self._target_days(snap, run_date)
+        if horizon is None:
+            return None
+        targets = [d for d in horizon if d in snap.sales]
+        key = (snap.stamp(FORECASTS, run_date), tuple((d, snap.sales[d]) for d in targets))
+        with self._lock:
+            cached = self._accuracy.get(run_date)
+        if cached and cached[0] == key:
+            return cached[1]
+        table = self.table(snap, FORECASTS, run_date)
+        if table is None:
+            return None
+        days = [frame for d in targets if (frame := self.sales_day(d, snap.sales[d])) is not None]
+        actuals = pd.concat(days, ignore_index=True) if days else pd.DataFrame(columns=history.COLUMNS)
+        forecasts = table.frame[table.frame["date"].isin(pd.to_datetime(targets))]
+        sums = accuracy.run_sums(forecasts, actuals)
+        with self._lock:
+            self._accuracy[run_date] = (key, sums)
+        return sums
+
+    def _target_days(self, snap: Snapshot, run_date: str) -> tuple[str, ...] | None:
+        """A run's target days, remembered per forecast marker: a warm call reads no file."""
+        stamp = snap.stamp(FORECASTS, run_date)
+        with self._lock:
+            cached = self._targets.get(run_date)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        table = self.table(snap, FORECASTS, run_date)
+        if table is None:
+            return None
+        days = tuple(sorted(table.frame["date"].dt.strftime("%Y-%m-%d").unique()))
+        with self._lock:
+            self._targets[run_date] = (stamp, days)
+        return days
+
+
+_STORES: dict[tuple[str, str | None], DashboardStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def store_for(lake_uri: str, conn_id: str | None) -> DashboardStore:
+    """The process's store for a lake (settings may point the api-server at another lake)."""
+    with _STORES_LOCK:
+        found = _STORES.get((lake_uri, conn_id))
+        if found is None:
+            found = _STORES[(lake_uri, conn_id)] = DashboardStore(Lake(lake_uri, conn_id))
+        return found
