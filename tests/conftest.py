@@ -35,6 +35,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", f"error::airflow.exceptions.{category}")
 
 
+@pytest.fixture(autouse=True)
+def _dag_test_without_deadline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DAG.test() runs get no deadline alert, as `airflow dags test` runs in salescast's CLI
+    (airflow_env.without_deadline says why). The end-to-end tests keep the product default:
+    their real scheduler must finish runs of a DAG that has one."""
+    if "e2e" not in request.node.path.parts:
+        monkeypatch.setenv("SALESCAST_FORECAST_DEADLINE", "off")
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private SALESCAST_HOME and lake for one test (Airflow's DB stays session-wide)."""

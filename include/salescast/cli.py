@@ -155,6 +155,8 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     env = airflow_env.airflow_environ(settings)
+    if [a for a in args.airflow_args if not a.startswith("-")][:2] == ["dags", "test"]:
+        env = airflow_env.without_deadline(env)
     airflow_env.ensure_db(settings)
     os.execvpe(airflow_env.airflow_bin(), [airflow_env.airflow_bin(), *args.airflow_args], env)
     return 0  # not reached

@@ -36,7 +36,7 @@ def upload_landing(lake: Lake, local_root: Path) -> None:
 
 def run_dag(settings: Settings, dag_id: str, day: date, log_dir: Path) -> tuple[bool, float, Path]:
     """``airflow dags test`` for one logical date; output goes to a log file."""
-    env = airflow_env.airflow_environ(settings)
+    env = airflow_env.without_deadline(airflow_env.airflow_environ(settings))
     env.setdefault("SALESCAST_SENSOR_TIMEOUT_SECONDS", "120")
     env.setdefault("SALESCAST_SENSOR_POKE_SECONDS", "5")
     env.setdefault("SALESCAST_FORECAST_JOBS", str(os.cpu_count() or 1))  # one machine: use its cores
