@@ -10,10 +10,14 @@ lake now holds, the report path and the headline accuracy.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -54,14 +58,40 @@ def run_dag(settings: Settings, dag_id: str, day: date, log_dir: Path) -> tuple[
     return proc.returncode == 0, time.perf_counter() - started, log_path
 
 
-def _load_history(settings: Settings, lake: Lake, first: date, history_days: int) -> None:
+@contextmanager
+def logs_to(path: Path) -> Iterator[None]:
+    """Send this process's log records to ``path`` instead of the terminal: the demo prints one
+    line per step, and the ingest and GX records of the history load (dozens per day) are
+    for the log folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+        handler.close()
+
+
+def _load_history(settings: Settings, lake: Lake, first: date, history_days: int, log_dir: Path) -> None:
+    from tqdm import tqdm
+
     rejected = 0
-    for i in range(history_days):
-        try:
-            ingest_day(lake, first + timedelta(days=i), "demo-history", settings.max_bad_row_fraction)
-        except DayRejected:
-            rejected += 1
-    print(f"    {history_days - rejected} days published, {rejected} rejected (imputed by the forecast)")
+    days = [first + timedelta(days=i) for i in range(history_days)]
+    with logs_to(log_dir / "history.log"):
+        # a bar on a terminal; piped or captured output gets the summary line only
+        for day in tqdm(days, unit="day", file=sys.stdout, leave=False, disable=not sys.stdout.isatty()):
+            try:
+                ingest_day(lake, day, "demo-history", settings.max_bad_row_fraction)
+            except DayRejected:
+                rejected += 1
+    print(
+        f"    {history_days - rejected} days published, {rejected} rejected (missing days: the forecast imputes them,"
+        f" charts show gaps); log {log_dir / 'history.log'}"
+    )
 
 
 def _run_days(settings: Settings, lake: Lake, start: date, days: int, log_dir: Path) -> dict[str, int]:
@@ -140,11 +170,11 @@ def run_demo(
         write_landing(spec, first, end, Path(tmp), defects=True, bad_file_rate=0.0)
         upload_landing(lake, Path(tmp))
 
+    log_dir = settings.home / "logs" / "demo"
     print(f"3/4 loading {history_days} days of history ({first}..{start - timedelta(days=1)}) ...", flush=True)
-    _load_history(settings, lake, first, history_days)
+    _load_history(settings, lake, first, history_days, log_dir)
 
     print(f"4/4 running sales_ingest then sales_forecast for {start}..{end}, then sales_catalog (airflow dags test)")
-    log_dir = settings.home / "logs" / "demo"
     totals = _run_days(settings, lake, start, days, log_dir)
     print()
     print(f"days ingested and forecast: {totals['ok']} of {days}")
@@ -154,5 +184,7 @@ def run_demo(
     cat_ok = _run_catalog(settings, end, log_dir) if totals["ok"] else False
     print(f"lake:                       {settings.lake_uri}")
     print(f"run logs:                   {log_dir}")
-    print("next: 'make airflow' opens the Airflow UI on these DAGs")
+    print("dashboard:                  'make airflow', open the URL it prints and log in (it prints the admin")
+    print("                            password), then Forecasts in the navigation: every series with its")
+    print("                            p10-p90 band, accuracy over time; each DAG run has a salescast tab")
     return 0 if totals["ok"] == days and cat_ok else 1

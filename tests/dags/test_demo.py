@@ -25,6 +25,14 @@ def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
     assert "days ingested and forecast: 1 of 1" in out.stdout
     assert "headline accuracy (2025-03-31):  backtest mean wQL" in out.stdout
     assert (tmp_path / "home" / "airflow" / "airflow.db").exists()
+    # a product's output: a short line per step, the logs in the folder it names, the way to the UI
+    lines = out.stdout.splitlines()
+    assert len(lines) < 30, out.stdout
+    assert not any("[info" in line or "INFO" in line for line in lines + out.stderr.splitlines()), out.stderr[-2000:]
+    history_log = tmp_path / "home" / "logs" / "demo" / "history.log"
+    assert f"log {history_log}" in out.stdout
+    assert "ingest 2025-03-30" in history_log.read_text()
+    assert "Forecasts in the navigation" in out.stdout
     lake = tmp_path / "home" / "lake"
     assert (lake / "curated" / "sales_daily" / "dt=2025-03-31" / "_SUCCESS").exists()
     assert (lake / "forecasts" / "run_date=2025-03-31" / "_SUCCESS").exists()
