@@ -10,22 +10,28 @@ suite checks it), so replacing a partition is replacing that day's rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import io
+import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from salescast.lake import DATA_FILE, SALES_DAILY, Lake
 
 EPOCH = date(1970, 1, 1)
 COLUMNS = ["date", "store_id", "item_id", "units"]
 KEY_UNITS = ["store_id", "item_id", "units"]  # the index takes the day from the partition
-BATCH = 32  # partitions read and encoded together
 VOLUME_DAYS = 28  # "volume" in the series list: units sold over the last four weeks of history
 READ_THREADS = 8  # partitions are small objects: reads wait on storage, not on the CPU
+READS: Counter[str] = Counter()  # sales_daily partitions read for the index, per day (tests, bench)
+_READS_LOCK = threading.Lock()
 
 
 def day_number(value: str | date) -> int:
@@ -39,11 +45,19 @@ def iso_days(days: np.ndarray) -> list[str]:
 
 @dataclass
 class Registry:
-    """Series ids -> stable integer codes (grow-only, so codes survive refreshes)."""
+    """Series ids -> stable integer codes (grow-only, so codes survive refreshes).
+
+    Rows are encoded without Python strings per row: a partition read with dictionary-encoded
+    ids gives each store and item a number, a pair of numbers is one int64 key, and the keys of
+    known series are a sorted array to ``searchsorted`` in; only new series touch the dicts."""
 
     stores: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     codes: dict[tuple[str, str], int] = field(default_factory=dict)
+    store_numbers: dict[str, int] = field(default_factory=dict)
+    item_numbers: dict[str, int] = field(default_factory=dict)
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted pair keys
+    key_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their codes
 
     def code(self, store_id: str, item_id: str) -> int:
         key = (store_id, item_id)
@@ -54,17 +68,33 @@ class Registry:
             self.items.append(item_id)
         return found
 
-    def encode(self, stores: pd.Series, items: pd.Series) -> np.ndarray:
-        """Codes of many rows: factorize first, so the dict sees each series once."""
-        store_codes, store_names = pd.factorize(stores)
-        item_codes, item_names = pd.factorize(items)
-        pairs = store_codes.astype(np.int64) * max(len(item_names), 1) + item_codes
-        local, unique_pairs = pd.factorize(pairs)
-        width = max(len(item_names), 1)
-        mapped = np.array(
-            [self.code(store_names[p // width], item_names[p % width]) for p in unique_pairs], dtype=np.int64
-        )
-        return mapped[local] if len(mapped) else np.zeros(0, dtype=np.int64)
+    def encode(self, stores: pa.Array, items: pa.Array) -> np.ndarray:
+        """Codes of many rows, from dictionary arrays of the ids (one chunk each)."""
+        keys = (_numbers(stores, self.store_numbers) << 32) | _numbers(items, self.item_numbers)
+        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        known = (self.keys[at] == keys) if len(self.keys) else np.zeros(len(keys), dtype=bool)
+        if not known.all():
+            self._add(stores, items, keys, known)
+            return self.encode(stores, items)
+        return self.key_codes[at]
+
+    def _add(self, stores: pa.Array, items: pa.Array, keys: np.ndarray, known: np.ndarray) -> None:
+        new, first = np.unique(keys[~known], return_index=True)
+        rows = pa.array(np.flatnonzero(~known)[first])
+        names = zip(stores.take(rows).to_pylist(), items.take(rows).to_pylist(), strict=True)
+        codes = np.array([self.code(store, item) for store, item in names], dtype=np.int64)
+        merged = np.concatenate([self.keys, new])
+        order = np.argsort(merged, kind="stable")
+        self.keys, self.key_codes = merged[order], np.concatenate([self.key_codes, codes])[order]
+
+
+def _numbers(column: pa.Array, numbers: dict[str, int]) -> np.ndarray:
+    """Each row's id as a number, stable across partitions (looked up once per distinct id)."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    names = column.dictionary.to_pylist()
+    table = np.array([numbers.setdefault(name, len(numbers)) for name in names], dtype=np.int64)
+    return table[column.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
 
 
 @dataclass
@@ -112,26 +142,9 @@ class SalesIndex:
         cumulative = np.concatenate([[0.0], np.cumsum(np.where(self.days >= cut, self.units, 0.0))])
         return cumulative[self.offsets[1:]] - cumulative[self.offsets[:-1]]
 
-    def series_codes(self) -> np.ndarray:
-        """The code of every row (for a rebuild)."""
-        return np.repeat(np.arange(self.n_series, dtype=np.int64), np.diff(self.offsets))
-
 
 def empty_index(registry: Registry | None = None) -> SalesIndex:
     return SalesIndex({}, registry or Registry(), np.zeros(1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0))
-
-
-def read_partitions(
-    lake: Lake, values: Iterable[str], read: Callable[[str], pd.DataFrame | None]
-) -> dict[str, pd.DataFrame]:
-    """``read(value)`` for each partition value in threads; a partition that vanished
-    (unpublished mid-refresh, returned as None) is left out."""
-    values = list(values)
-    if not values:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(values))) as pool:
-        frames = dict(zip(values, pool.map(read, values), strict=True))
-    return {v: f for v, f in frames.items() if f is not None}
 
 
 def read_sales_day(lake: Lake, value: str, columns: list[str] = COLUMNS) -> pd.DataFrame | None:
@@ -142,34 +155,110 @@ def read_sales_day(lake: Lake, value: str, columns: list[str] = COLUMNS) -> pd.D
         return None
 
 
-def _encode(registry: Registry, frames: dict[str, pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of some partitions as (series code, day, units); the day is the partition's."""
-    frame = pd.concat(frames.values(), ignore_index=True)
-    days = np.repeat(np.array([day_number(v) for v in frames], dtype=np.int32), [len(f) for f in frames.values()])
-    return registry.encode(frame["store_id"], frame["item_id"]), days, frame["units"].to_numpy(dtype=np.float64)
+def read_day_table(lake: Lake, value: str) -> pa.Table | None:
+    """One partition's ids (dictionary-encoded: no Python string per row) and units; None if
+    it vanished (unpublished mid-refresh). Counted in ``READS``."""
+    path = lake.partition_dir(SALES_DAILY, date.fromisoformat(value)) / DATA_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    with _READS_LOCK:
+        READS[value] += 1
+    table = pq.read_table(io.BytesIO(data), columns=KEY_UNITS, read_dictionary=KEY_UNITS[:2])
+    if table["store_id"].null_count or table["item_id"].null_count:  # not a series: left out
+        table = table.filter(pc.and_(pc.is_valid(table["store_id"]), pc.is_valid(table["item_id"])))
+    return table
+
+
+def read_rows(registry: Registry, lake: Lake, values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, set]:
+    """Rows of some partitions as (series code, day, units) and the partitions found; reads
+    run in threads (storage waits), encoding in this one (the registry is not thread-safe)."""
+    parts, read = [], set()
+    if values:
+        with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(values))) as pool:
+            tables = pool.map(lambda v: read_day_table(lake, v), values)
+            for value, table in zip(values, tables, strict=True):
+                if table is None:
+                    continue
+                read.add(value)
+                for batch in table.to_batches():
+                    codes = registry.encode(batch.column("store_id"), batch.column("item_id"))
+                    units = batch.column("units").to_numpy(zero_copy_only=False).astype(np.float64)
+                    parts.append((codes, np.full(len(codes), day_number(value), dtype=np.int32), units))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0), read
+    codes, days, units = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return codes, days, units, read
+
+
+def _keys(codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """One int64 per row that sorts like (series, day)."""
+    return (codes.astype(np.int64) << 32) | (days.astype(np.int64) + (1 << 31))
+
+
+def find(offsets: np.ndarray, days: np.ndarray, codes: np.ndarray, day: np.ndarray | int) -> np.ndarray:
+    """Per series in ``codes``: the first position in its slice whose day is >= ``day``.
+
+    A binary search of all slices at once (about 10 steps over ``len(codes)`` elements), so
+    finding one day in 10,000 series reads no other row of the 5.6 M."""
+    lo, hi = offsets[codes].copy(), offsets[codes + 1].copy()
+    last = max(len(days) - 1, 0)
+    while (active := lo < hi).any():
+        mid = (lo + hi) // 2
+        less = active & (days[np.minimum(mid, last)] < day)
+        lo, hi = np.where(less, mid + 1, lo), np.where(active & ~less, mid, hi)
+    return lo
+
+
+def drop_days(index: SalesIndex, dropped: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The index's arrays without the rows of ``dropped`` days (a series has at most one row
+    a day: found by ``find``, then removed in one copy)."""
+    if not dropped or not len(index.days):
+        return index.offsets, index.days, index.units
+    every = np.arange(index.n_series, dtype=np.int64)
+    gone, removed = [], np.zeros(index.n_series, dtype=np.int64)
+    for value in dropped:
+        at = find(index.offsets, index.days, every, day_number(value))
+        hit = (at < index.offsets[1:]) & (index.days[np.minimum(at, len(index.days) - 1)] == day_number(value))
+        gone.append(at[hit])
+        removed += hit
+    rows = np.concatenate(gone)
+    offsets = index.offsets - np.concatenate([[0], np.cumsum(removed)])
+    return offsets, np.delete(index.days, rows), np.delete(index.units, rows)
+
+
+def insert_rows(
+    offsets: np.ndarray, days: np.ndarray, units: np.ndarray, new: tuple, n_series: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted arrays with ``new`` (codes, days, units) merged in by position: only the new rows
+    are sorted, then one ``find`` and one ``insert`` copy, not a sort of every row."""
+    codes, new_days, new_units = new
+    offsets = np.concatenate([offsets, np.full(n_series + 1 - len(offsets), offsets[-1], dtype=np.int64)])
+    if not len(codes):
+        return offsets, days, units
+    order = np.argsort(_keys(codes, new_days), kind="stable")
+    codes, new_days, new_units = codes[order], new_days[order], new_units[order]
+    counts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_series))])
+    if not len(days):
+        return offsets + counts, new_days, new_units
+    at = find(offsets, days, codes, new_days)
+    return offsets + counts, np.insert(days, at, new_days), np.insert(units, at, new_units)
 
 
 def refresh(index: SalesIndex | None, lake: Lake, stamps: dict[str, str]) -> SalesIndex:
     """The index for ``stamps`` (partition -> marker stamp), reusing what did not change.
 
-    Changed partitions are read in batches and turned into integer codes at once, so a cold
-    build never holds two years of id strings (about 1 GB for 10,000 series) in memory."""
+    Only partitions whose marker changed, appeared or went away are touched: their old rows
+    are dropped, the new ones read and merged in by position. The old index is not modified
+    (other requests may still be reading it)."""
     index = index or empty_index()
     if index.stamps == stamps:
         return index
-    dropped = [day_number(v) for v, s in index.stamps.items() if stamps.get(v) != s]
+    dropped = [v for v, s in index.stamps.items() if stamps.get(v) != s]
     wanted = [v for v, s in stamps.items() if index.stamps.get(v) != s]
-    codes, days, units = index.series_codes(), index.days, index.units
-    keep = ~np.isin(days, dropped)
-    parts, read = [(codes[keep], days[keep], units[keep])], set()
-    for start in range(0, len(wanted), BATCH):
-        frames = read_partitions(lake, wanted[start : start + BATCH], lambda v: read_sales_day(lake, v, KEY_UNITS))
-        if frames:
-            parts.append(_encode(index.registry, frames))
-            read.update(frames)
-    codes, days, units = (np.concatenate(column) for column in zip(*parts, strict=True))
-    # kept rows are sorted already and a stable sort (timsort) merges the new ones cheaply
-    order = np.argsort((codes << 32) | (days.astype(np.int64) + (1 << 31)), kind="stable")
-    offsets = np.searchsorted(codes[order], np.arange(len(index.registry.stores) + 1)).astype(np.int64)
+    offsets, days, units = drop_days(index, dropped)
+    *new, read = read_rows(index.registry, lake, wanted)
+    offsets, days, units = insert_rows(offsets, days, units, tuple(new), len(index.registry.stores))
     held = {v: s for v, s in stamps.items() if v in read or (v in index.stamps and index.stamps[v] == s)}
-    return SalesIndex(held, index.registry, offsets, days[order], units[order])
+    return SalesIndex(held, index.registry, offsets, days, units)

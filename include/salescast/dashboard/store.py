@@ -68,6 +68,15 @@ class DashboardStore:
             self._sales = history.refresh(self._sales, self.lake, snap.sales)
             return self._sales
 
+    def warm(self) -> None:
+        """Read what a first series page needs (the sales index, the latest run's tables) so
+        the first user does not wait for it; called when the api-server starts."""
+        snap = self.snapshot()
+        self.series_table(snap)
+        latest = snap.run_dates()[-1] if snap.run_dates() else None
+        if latest:
+            self.table(snap, FORECASTS, latest)
+
     def table(self, snap: Snapshot, dataset: Dataset, run_date: str) -> RunTable | None:
         stamp = snap.stamp(dataset, run_date)
         if stamp is None:
