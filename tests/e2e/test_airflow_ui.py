@@ -7,7 +7,10 @@ arrived (the scheduled ingest waits on its sensor). Ops backfill the 7 days befo
 first, then forecast. Yesterday's files land, and the scheduled chain ingest -> forecast ->
 catalog completes. The lake must equal a day-by-day run of the same input. Then a late file
 for yesterday arrives: backfilling the last three days with reprocessing refreshes yesterday
-and leaves the unchanged days exactly as they were.
+and leaves the unchanged days exactly as they were. The first backfilled day gets one
+unparseable row. Last, the browser: log in, the DAG grid, then the dashboard plugin: Forecasts
+from the navigation (a series' chart traces against the lake's Parquet), a forecast run's tab,
+the first backfilled day's ingest tab (its quarantined row, the CSV download against the lake).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)  # the run the scheduler creates on unpause (catchup off)
 BACKFILL = [TODAY - timedelta(days=n) for n in range(8, 1, -1)]  # the 7 days before it
 HISTORY = [TODAY - timedelta(days=n) for n in range(38, 8, -1)]
+BAD_DAY = BACKFILL[0]  # gets one unparseable row for sure (the generator's defects are random); run once
+UI_TIMEOUT = 120_000  # ms, for each wait in the browser: generous for a busy machine
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -101,6 +106,7 @@ def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noq
     source = tmp_path / "source"
     write_landing(PanelSpec(stores=2, items=4, seed=21), HISTORY[0], YESTERDAY, source, defects=True,
                   bad_file_rate=0.0)  # fmt: skip
+    bad_file = add_bad_row(source / BAD_DAY.isoformat())
     landing = Path(lake.root.path) / "landing" / "sales"
 
     def land(day: date) -> None:
@@ -207,7 +213,13 @@ def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noq
                  == warehouse_history[YESTERDAY] + 2, 300, lambda: runs("sales_catalog"))  # fmt: skip
 
         successful = [r["dag_run_id"] for r in runs("sales_ingest") if r["state"] == "success"]
-        check_ui(stack, successful)
+
+        def run_of(dag_id: str, day: date) -> str:
+            return next(r["dag_run_id"] for r in runs(dag_id)
+                        if r["state"] == "success" and (r["logical_date"] or "")[:10] == day.isoformat())  # fmt: skip
+
+        tabs = {dag_id: run_of(dag_id, BAD_DAY) for dag_id in ("sales_forecast", "sales_ingest")}
+        check_ui(stack, successful, lake, tabs, bad_file)
 
 
 def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
@@ -259,32 +271,129 @@ def history_in_warehouse(settings) -> dict[date, int]:
     return {pd.Timestamp(d).date(): n for d, n in rows}
 
 
-def check_ui(stack, run_ids: list[str]) -> None:
-    """Log in through the UI's form, open each DAG's grid and see the successful runs."""
+def add_bad_row(day_folder: Path) -> str:
+    """A file of its own (the day's generated files may lack a store) with one row whose units
+    are unparseable, for a store without other rows (no duplicate key); return its name."""
+    name = "store_S98.csv"
+    (day_folder / name).write_text(f"date,store_id,item_id,units,revenue\n{day_folder.name},S98,I0001,12x,1.50\n")
+    return name
+
+
+def check_ui(stack, run_ids: list[str], lake: Lake, tabs: dict[str, str], bad_file: str) -> None:
+    """Log in through the UI's form, open each DAG's grid and see the successful runs, then the
+    dashboard: Forecasts from the navigation, a forecast run's tab, an ingest run's tab."""
     from playwright.sync_api import sync_playwright
 
     flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(UI_TIMEOUT)
         try:
             page.goto(stack.url + "/", wait_until="networkidle")
             page.fill("input[name='username']", "admin")
             page.fill("input[name='password']", stack.password())
             page.click("button[type='submit']")
-            page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+            page.wait_for_url(lambda url: "/auth/" not in url, timeout=UI_TIMEOUT)
             page.goto(f"{stack.url}/dags/sales_ingest", wait_until="networkidle")
             runs = page.locator("a[href*='/dags/sales_ingest/runs/']")
-            runs.first.wait_for(timeout=60_000)
+            runs.first.wait_for()
             page.screenshot(path=str(ARTIFACTS / "sales_ingest_grid.png"), full_page=True)
             hrefs = [runs.nth(i).get_attribute("href") for i in range(runs.count())]
             shown = {unquote(h.rsplit("/runs/", 1)[1].split("/")[0].split("?")[0]) for h in hrefs if h}
             missing = [r for r in run_ids if r not in shown]
             assert not missing, (missing, sorted(shown))
+            check_forecasts_page(page, stack, lake)
+            check_forecast_tab(page, stack, lake, tabs["sales_forecast"])
+            check_ingest_tab(page, stack, lake, tabs["sales_ingest"], bad_file)
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
             (ARTIFACTS / "failure.html").write_text(page.content())
             raise
         finally:
             browser.close()
+
+
+def check_forecasts_page(page, stack, lake: Lake) -> None:
+    """Forecasts from the navigation, pick a series: its chart's traces against the lake."""
+    page.goto(f"{stack.url}/", wait_until="load")
+    page.get_by_role("link", name="Forecasts").first.click()
+    page.wait_for_url(lambda url: "/plugin/salescast-forecasts" in url, timeout=UI_TIMEOUT)
+    frame = page.frame_locator("iframe[src*='salescast/forecasts']")
+    rows = frame.locator("#series-table tbody tr.pick")
+    pick = rows.nth(1)  # not the first: the page must follow the click, not its default
+    pick.wait_for()
+    store, item = pick.locator("td").nth(0).inner_text(), pick.locator("td").nth(1).inner_text()
+    pick.click()
+    frame.locator("#series-title").filter(has_text=f"{store} · {item}").wait_for()
+    frame.locator("#chart .main-svg").first.wait_for()
+    traces = frame.locator("#chart").evaluate("c => c.data.map(t => ({name: t.name, x: t.x, y: t.y}))")
+    page.screenshot(path=str(ARTIFACTS / "forecasts.png"))
+    by_name = {t["name"]: t for t in traces}
+    sales = by_name["sales"]
+    published = sorted(p.name.split("=", 1)[1] for p in Path(lake.curated_dir(BAD_DAY).path).parent.iterdir()
+                       if (p / "_SUCCESS").exists())  # fmt: skip
+    assert [d for d, u in zip(sales["x"], sales["y"], strict=True) if u is not None] == published
+    for day, units in zip(sales["x"], sales["y"], strict=True):
+        if units is None:  # a gap: the day is not published, never a zero
+            continue
+        frame_ = lake.read_parquet(lake.curated_dir(date.fromisoformat(day)) / DATA_FILE)
+        expected = frame_.loc[(frame_["store_id"] == store) & (frame_["item_id"] == item), "units"].sum()
+        assert abs(units - expected) < 1e-9, (day, units, expected)
+    run_dates = sorted(p.name.split("=", 1)[1] for p in Path(lake.root.path, "forecasts").glob("run_date=*"))
+    forecasts = lake.read_parquet(lake.run_dir("forecasts", date.fromisoformat(run_dates[-1])) / DATA_FILE)
+    mine = forecasts[(forecasts["store_id"] == store) & (forecasts["item_id"] == item)].sort_values("date")
+    assert len(mine) > 0, (store, item)
+    band = {"p10": by_name["p10"], "p90": by_name["p10–p90"]}
+    band["p50"] = next(t for name, t in by_name.items() if name.startswith("p50 ("))
+    for column, trace in band.items():
+        assert trace["x"] == [str(d)[:10] for d in mine["date"]], column
+        assert all(abs(a - b) < 1e-9 for a, b in zip(trace["y"], mine[column], strict=True)), column
+
+
+def open_run_tab(page, stack, dag_id: str, run_id: str):
+    """The run's page in the Airflow UI, then its salescast tab; returns the tab's frame."""
+    page.goto(f"{stack.url}/dags/{dag_id}/runs/{quote(run_id, safe='')}", wait_until="load")
+    page.locator("a[href*='/plugin/salescast-run']").first.click()
+    page.wait_for_url(lambda url: "/plugin/salescast-run" in url, timeout=UI_TIMEOUT)
+    return page.frame_locator(f"iframe[src*='salescast/dags/{dag_id}/runs/']")
+
+
+def check_forecast_tab(page, stack, lake: Lake, run_id: str) -> None:
+    """A sales_forecast run's tab: the summary's numbers and the run's HTML report."""
+    frame = open_run_tab(page, stack, "sales_forecast", run_id)
+    summary = lake.read_json(lake.reports_dir(BAD_DAY) / "forecast_summary.json")
+    assert summary["run_id"] == run_id
+    series = frame.locator("dl.card:has(h3:text-is('Run')) dd").first
+    series.wait_for()
+    assert series.inner_text() == f"{summary['series']:,}"
+    published_by = frame.locator("table.list tbody tr td:nth-child(3)")
+    published_by.first.wait_for()
+    assert set(published_by.all_inner_texts()) == {run_id}
+    heading = frame.frame_locator("iframe.report").locator("h1")
+    heading.filter(has_text=f"salescast forecast for {BAD_DAY}").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "forecast_run_tab.png"))
+
+
+def check_ingest_tab(page, stack, lake: Lake, run_id: str, bad_file: str) -> None:
+    """A sales_ingest run's tab: its quarantined rows with reasons, and their CSV download."""
+    frame = open_run_tab(page, stack, "sales_ingest", run_id)
+    quarantine = lake.read_parquet(lake.quarantine_file(BAD_DAY))
+    mine = quarantine[quarantine["run_id"] == run_id].reset_index(drop=True)
+    assert ((mine["source_file"] == bad_file) & mine["raw"].str.contains('"12x"')).sum() == 1, mine
+    assert mine["reason"].str.len().gt(0).all(), mine
+    frame.locator("#quarantine").filter(has_text=f"of {len(mine)} rows of this run").wait_for()
+    shown = frame.locator("#quarantine tbody tr")
+    assert shown.count() == min(len(mine), 50)
+    reasons = frame.locator("#quarantine tbody tr td:nth-child(4)").all_inner_texts()
+    assert sorted(reasons) == sorted(mine["reason"].head(50)), reasons
+    page.screenshot(path=str(ARTIFACTS / "ingest_run_tab.png"))
+    with page.expect_download(timeout=UI_TIMEOUT) as download:
+        frame.get_by_role("link", name="download CSV").click()
+    got = pd.read_csv(download.value.path(), dtype=str, keep_default_na=False)
+    assert list(got.columns) == list(mine.columns)
+    columns = ["source_file", "line_number", "kind", "reason", "raw"]
+    want = mine[columns].astype("string").fillna("")
+    key = sorted(map(tuple, want.to_numpy().tolist()))
+    assert sorted(map(tuple, got[columns].to_numpy().tolist())) == key
