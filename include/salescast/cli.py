@@ -127,10 +127,16 @@ def _before_start(dag_id: str, day: date, settings) -> str | None:  # noqa: ANN0
     )
 
 
+def _dags_test_args(airflow_args: list[str]) -> list[str] | None:
+    """The positional arguments of an ``airflow dags test ...`` command line (else None)."""
+    positional = [a for a in airflow_args if not a.startswith("-")]
+    return positional if positional[:2] == ["dags", "test"] else None
+
+
 def _dags_test_date(airflow_args: list[str]) -> tuple[str, date] | None:
     """(dag id, logical date) of an ``airflow dags test DAG YYYY-MM-DD[...]`` command line."""
-    positional = [a for a in airflow_args if not a.startswith("-")]
-    if positional[:2] != ["dags", "test"] or len(positional) < 4:
+    positional = _dags_test_args(airflow_args)
+    if positional is None or len(positional) < 4:
         return None
     try:
         return positional[2], date.fromisoformat(positional[3][:10])
@@ -155,7 +161,7 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     env = airflow_env.airflow_environ(settings)
-    if [a for a in args.airflow_args if not a.startswith("-")][:2] == ["dags", "test"]:
+    if _dags_test_args(args.airflow_args) is not None:
         env = airflow_env.without_deadline(env)
     airflow_env.ensure_db(settings)
     os.execvpe(airflow_env.airflow_bin(), [airflow_env.airflow_bin(), *args.airflow_args], env)

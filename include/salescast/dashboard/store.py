@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,35 +194,38 @@ class DashboardStore:
             return None
         targets = [d for d in horizon if d in snap.sales]
         key = (snap.stamp(FORECASTS, run_date), tuple((d, snap.sales[d]) for d in targets))
-        with self._lock:
-            cached = self._accuracy.get(run_date)
-        if cached and cached[0] == key:
-            return cached[1]
-        table = self.table(snap, FORECASTS, run_date)
-        if table is None:
-            return None
-        days = [frame for d in targets if (frame := self.sales_day(d, snap.sales[d])) is not None]
-        actuals = pd.concat(days, ignore_index=True) if days else pd.DataFrame(columns=history.COLUMNS)
-        forecasts = table.frame[table.frame["date"].isin(pd.to_datetime(targets))]
-        sums = accuracy.run_sums(forecasts, actuals)
-        with self._lock:
-            self._accuracy[run_date] = (key, sums)
-        return sums
+
+        def compute() -> pd.DataFrame | None:
+            table = self.table(snap, FORECASTS, run_date)
+            if table is None:
+                return None
+            days = [frame for d in targets if (frame := self.sales_day(d, snap.sales[d])) is not None]
+            actuals = pd.concat(days, ignore_index=True) if days else pd.DataFrame(columns=history.COLUMNS)
+            return accuracy.run_sums(table.frame[table.frame["date"].isin(pd.to_datetime(targets))], actuals)
+
+        return self._memo(self._accuracy, run_date, key, compute)
 
     def _target_days(self, snap: Snapshot, run_date: str) -> tuple[str, ...] | None:
         """A run's target days, remembered per forecast marker: a warm call reads no file."""
-        stamp = snap.stamp(FORECASTS, run_date)
+
+        def compute() -> tuple[str, ...] | None:
+            table = self.table(snap, FORECASTS, run_date)
+            return None if table is None else tuple(sorted(table.frame["date"].dt.strftime("%Y-%m-%d").unique()))
+
+        return self._memo(self._targets, run_date, snap.stamp(FORECASTS, run_date), compute)
+
+    def _memo(self, cache: dict[str, tuple[Any, Any]], name: str, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` remembered under ``name`` while ``key`` (publish markers) is unchanged;
+        None (nothing published) is not remembered."""
         with self._lock:
-            cached = self._targets.get(run_date)
-        if cached and cached[0] == stamp:
+            cached = cache.get(name)
+        if cached and cached[0] == key:
             return cached[1]
-        table = self.table(snap, FORECASTS, run_date)
-        if table is None:
-            return None
-        days = tuple(sorted(table.frame["date"].dt.strftime("%Y-%m-%d").unique()))
-        with self._lock:
-            self._targets[run_date] = (stamp, days)
-        return days
+        value = compute()
+        if value is not None:
+            with self._lock:
+                cache[name] = (key, value)
+        return value
 
 
 _STORES: dict[tuple[str, str | None], DashboardStore] = {}
