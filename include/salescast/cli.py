@@ -390,7 +390,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    """Refresh the DuckDB warehouse's tables and views over a local lake (what the
+    """Refresh the DuckDB warehouse's tables and views over the lake, local or S3 (what the
     sales_catalog DAG runs)."""
     from salescast.catalog.tasks import refresh_duckdb_catalog
     from salescast.config import Settings

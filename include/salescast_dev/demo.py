@@ -141,9 +141,9 @@ def _run_catalog(settings: Settings, end: date, log_dir: Path) -> bool:
     if not cat_ok:
         print(f"catalog:                    FAILED, see {cat_log}")
     elif settings.sql_engine == "duckdb":
-        import duckdb
+        from salescast.catalog.warehouse import connect
 
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        with connect(settings) as con:
             rows = con.execute("SELECT COUNT(*) FROM history_and_forecast").fetchone()[0]
         print(f"DuckDB warehouse:           {settings.warehouse_path} (sales_catalog, {cat_seconds:.0f}s;")
         print(f"                            {rows} rows in history_and_forecast; also forecast_latest,")

@@ -26,7 +26,11 @@ def d(text: str) -> date:
 
 @pytest.fixture
 def lake_path(tmp_path: Path) -> Path:
-    root = tmp_path / "lake"
+    return build_lake(tmp_path / "lake")
+
+
+def build_lake(root: Path) -> Path:
+    """Two days of sales, two forecast runs and their safety stock: the rows the views are checked on."""
     for day, units in (("2025-03-01", 10.0), ("2025-03-02", 20.0)):
         write(root, "curated/sales_daily", "dt", day, pd.DataFrame(
             {"date": [d(day)], "store_id": ["S1"], "item_id": ["A"], "units": [units], "revenue": [units * 2],

@@ -4,7 +4,8 @@ Templates are rendered with Jinja after every value is validated (identifiers mu
 identifiers, partition values must be dates, locations must be plain URIs), so nothing from
 a file name reaches SQL unchecked. Athena runs the files as written; the embedded default
 runs the same views on DuckDB after sqlglot transpiles them, over ``read_parquet(...,
-hive_partitioning = true)`` views of the lake's tables in ``$SALESCAST_HOME/warehouse.duckdb``.
+hive_partitioning = true)`` views of the lake's tables in ``$SALESCAST_HOME/warehouse.duckdb``
+(on a ``file://`` or an ``s3://`` lake: ``salescast.catalog.warehouse`` says how).
 """
 
 from __future__ import annotations
@@ -229,11 +230,12 @@ def duckdb_statements(lake: Lake) -> list[str]:
 
 def refresh_duckdb(lake: Lake, warehouse: Path) -> dict[str, int]:
     """(Re)create every table view and view in ``warehouse`` through the DuckDB provider's
-    hook; returns row counts per name."""
-    from airflow.providers.duckdb.hooks.duckdb import DuckDBHook
+    hook (with the lake's filesystem registered: an ``s3://`` lake works too); returns row
+    counts per name."""
+    from salescast.catalog.warehouse import LakeDuckDBHook
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    hook = DuckDBHook(database=str(warehouse))
+    hook = LakeDuckDBHook(lake, database=str(warehouse))
     hook.run(duckdb_statements(lake))
     names = [t.name for t in TABLES] + list(VIEWS)
     return {name: int(hook.get_first(f"SELECT COUNT(*) FROM {identifier(name)}")[0]) for name in names}
