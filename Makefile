@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | md5sum | cut -c1-12)
+# the product's pins (requirements.txt, what the image installs) plus the test/lint tools (requirements-dev.txt)
+REQUIREMENTS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) pyproject.toml | md5sum | cut -c1-12)
 export SALESCAST_HOME ?= $(CURDIR)/.salescast
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -12,9 +14,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip check
 	@# the salescast package itself (include/), editable: one mechanism puts it on the path everywhere
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -58,6 +60,7 @@ run: install
 	$(BIN)/python -m salescast run $(DAG) $(DATE)
 
 # benchmarks print numbers; Prophet (the baseline) lives in its own venv, not in the product's
+# (runtime pins + bench extras: no test tools)
 BENCH_STAMP := .venv-bench/.installed-$(shell cat requirements.txt bench/requirements-bench.txt pyproject.toml | md5sum | cut -c1-12)
 bench-venv: $(BENCH_STAMP)
 $(BENCH_STAMP): requirements.txt bench/requirements-bench.txt pyproject.toml
