@@ -6,7 +6,8 @@ Runs when `sales_ingest` or `sales_forecast` publishes (Asset events), or for a 
 `include/sql/`:
 
 * **duckdb** (default): rebuilds the table views and views in `$SALESCAST_HOME/warehouse.duckdb`
-  (DuckDB provider hook, views transpiled from Athena SQL by sqlglot).
+  (DuckDB provider hook, views transpiled from Athena SQL by sqlglot), over a `file://` or an
+  `s3://` lake (read through the lake's own S3 connection: `salescast.catalog.warehouse`).
 * **athena** (`SALESCAST_SQL_ENGINE=athena`): creates the Glue database and tables if missing,
   registers the new partitions through the Glue API (no crawler, no MSCK REPAIR), runs
   `CREATE OR REPLACE VIEW` for every view with `AthenaOperator`, then a smoke query counting

@@ -130,3 +130,25 @@ def test_the_build_context_leaves_out_local_state():
 
 def test_no_package_is_both_runtime_and_dev():
     assert not top_level("requirements.in") & top_level("requirements-dev.in")
+
+
+def test_the_kubernetes_values_in_the_docs_run_this_image(dockerfile):
+    """docs/kubernetes.md's values file: same folders as the image, secrets only by reference,
+    the BLAS settings left to the image, and the shard pool named."""
+    import yaml
+
+    text = (REPO_ROOT / "docs" / "kubernetes.md").read_text()
+    values = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S)[1])
+    assert values["airflowVersion"] == pins("requirements.txt")["apache-airflow"][0]
+    assert values["images"]["airflow"]["tag"] == values["defaultAirflowTag"]
+    assert values["config"]["core"]["dags_folder"] == dockerfile.envs["AIRFLOW__CORE__DAGS_FOLDER"]
+    assert values["config"]["core"]["plugins_folder"] == dockerfile.envs["AIRFLOW__CORE__PLUGINS_FOLDER"]
+    assert not values["dags"]["gitSync"]["enabled"]
+    assert not values["dags"]["persistence"]["enabled"]
+    env = {item["name"]: item["value"] for item in values["env"]}
+    assert not set(THREAD_VARIABLES) & set(env)
+    assert env["SALESCAST_LAKE_URI"].startswith("s3://")
+    assert all(values[k] for k in ("fernetKeySecretName", "jwtSecretName", "apiSecretKeySecretName"))
+    assert not [k for k in ("fernetKey", "jwtSecret", "apiSecretKey") if k in values]
+    assert [s["envName"] for s in values["secret"]] == ["AIRFLOW_CONN_AWS_DEFAULT"]
+    assert f"airflow pools set salescast_forecast {env['SALESCAST_FORECAST_POOL_SLOTS']} " in text
