@@ -32,6 +32,9 @@ class LakeDuckDBHook(DuckDBHook):
     """The DuckDB provider's hook, whose every connection can read the lake's paths."""
 
     def __init__(self, lake: Lake, **kwargs: Any) -> None:
+        # no extension loads by itself: s3:// must reach the registered filesystem, not an httpfs
+        # that happens to be installed on one machine (and then needs credentials of its own)
+        kwargs.setdefault("autoload_extensions", False)
         super().__init__(**kwargs)
         self.lake = lake
 
@@ -51,8 +54,8 @@ def connect(settings: Settings | None = None, read_only: bool = True) -> duckdb.
     from salescast.lake import Lake
 
     settings = settings or Settings.from_env()
-    # never download an extension: the lake's filesystem is registered instead
-    config = {"autoinstall_known_extensions": False}
+    # never download or autoload an extension: the lake's filesystem is registered instead
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     connection = duckdb.connect(str(settings.warehouse_path), read_only=read_only, config=config)
     try:
         register_lake(connection, Lake.from_settings(settings))
