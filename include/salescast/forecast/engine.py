@@ -195,8 +195,8 @@ def _clean_history(history: pd.DataFrame, end: pd.Timestamp | None) -> tuple[pd.
     missing = [c for c in REQUIRED if c not in history.columns]
     if missing:
         raise ForecastInputError(f"history is missing columns {missing}; it needs {list(REQUIRED)}")
-    frame = history[list(REQUIRED)].copy()
-    frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
+    frame = history[list(REQUIRED)]  # copy-on-write: the caller's frame is never changed
+    frame["date"] = _parse_dates(frame["date"])
     frame["units"] = pd.to_numeric(frame["units"], errors="coerce")
     bad = frame["date"].isna() | frame["units"].isna() | frame["store_id"].isna() | frame["item_id"].isna()
     if bad.any():
@@ -206,19 +206,68 @@ def _clean_history(history: pd.DataFrame, end: pd.Timestamp | None) -> tuple[pd.
     frame["store_id"] = frame["store_id"].astype(str)
     frame["item_id"] = frame["item_id"].astype(str)
     last = pd.Timestamp(end) if end is not None else frame["date"].max()
-    return frame[frame["date"] <= last], last
+    later = frame["date"] > last
+    return (frame[~later] if later.any() else frame), last
+
+
+def _parse_dates(column: pd.Series) -> pd.Series:
+    """``pd.to_datetime(column, errors="coerce")``, parsing each distinct value once: a
+    history repeats every day once per series (7.3 M date objects, 730 distinct)."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return pd.to_datetime(column, errors="coerce")
+    codes, uniques = pd.factorize(column)
+    parsed = pd.DatetimeIndex(pd.to_datetime(pd.Series(uniques, dtype=object), errors="coerce"))
+    return pd.Series(parsed.take(codes, allow_fill=True, fill_value=pd.NaT), index=column.index)
 
 
 _SERIES = ["store_id", "item_id"]
 
 
+def _series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.MultiIndex, np.ndarray]:
+    """Sum of units per series (sorted by store, then item) and day of ``days``; 0 elsewhere.
+
+    What ``pivot_table(index=series, columns=date, aggfunc="sum").reindex(columns=days)``
+    gives (rows dated off the grid, e.g. at another time of day, count for no day), built
+    from integer codes: the pivot of string keys peaked at 1.6 GB and took 17 s for
+    10,000 series x 730 days, the codes and one bincount take a few hundred MB and ~1 s."""
+    # one int64 array per step, freed as the next one is built: the peak stays a few arrays
+    store_codes, stores = pd.factorize(frame["store_id"], sort=True)
+    cells = store_codes.astype(np.int64)
+    del store_codes
+    item_codes, items = pd.factorize(frame["item_id"], sort=True)
+    cells *= len(items)
+    cells += item_codes
+    del item_codes
+    row_series, series = pd.factorize(cells, sort=True)
+    day = np.int64(86_400 * 10**9)
+    offset = np.subtract(
+        frame["date"].to_numpy("datetime64[ns]").view(np.int64), np.int64(days[0].as_unit("ns").value), out=cells
+    )
+    on_grid = (offset % day == 0) & (offset >= 0) & (offset < day * len(days))
+    offset //= day
+    np.multiply(row_series, len(days), out=row_series)
+    row_series += offset
+    del offset, cells
+    units = frame["units"].to_numpy(dtype=float)
+    if not on_grid.all():
+        row_series, units = row_series[on_grid], units[on_grid]
+    values = np.bincount(row_series, weights=units, minlength=len(series) * len(days))
+    values = values.reshape(len(series), len(days))
+    index = pd.MultiIndex.from_arrays(
+        [np.asarray(stores)[series // len(items)], np.asarray(items)[series % len(items)]], names=_SERIES
+    )
+    return index, values
+
+
 def _daily_grid(
     frame: pd.DataFrame, last: pd.Timestamp, known_days: pd.DatetimeIndex | None
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int]:
-    """Series x day sums from the first day to ``last`` (and those days); unknown days imputed."""
-    wide = frame.pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
+    """Series x day sums from the first day to ``last`` (and those days); unknown days imputed.
+
+    ``wide`` has the series as its (sorted) index and no columns: the sums are ``values``."""
     days = pd.date_range(frame["date"].min(), last, freq="D")
-    values = wide.reindex(columns=days, fill_value=0.0).fillna(0.0).to_numpy(dtype=float)
+    index, values = _series_by_day(frame, days)
+    wide = pd.DataFrame(index=index)
     imputed = 0
     if known_days is not None:
         unknown = ~days.isin(pd.DatetimeIndex(known_days).normalize())

@@ -1,0 +1,51 @@
+"""The dense panel built from integer codes is the pivot table it replaces, cell for cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salescast.forecast.engine import _series_by_day, build_panel
+
+
+def _messy_history() -> pd.DataFrame:
+    """Duplicate rows, unsorted keys, integer and text ids, a row at noon, missing days."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2023-01-01", periods=60, freq="D")
+    rows = [
+        {"date": day, "store_id": store, "item_id": item, "units": float(rng.poisson(4))}
+        for store in ("S10", "S2", "S1")
+        for item in ("b", "a", "10", "9")
+        for day in days
+        if rng.random() > 0.2
+    ]
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=1)
+    extra = pd.DataFrame(
+        {
+            "date": [days[5], days[5], days[7] + pd.Timedelta(hours=12)],
+            "store_id": ["S1", "S1", "S2"],
+            "item_id": ["a", "a", "b"],
+            "units": [2.5, -1.0, 9.0],
+        }
+    )
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+def test_series_by_day_is_the_pivot_table():
+    history = _messy_history()
+    days = pd.date_range(history["date"].min().normalize(), "2023-03-05", freq="D")
+    index, values = _series_by_day(history, days)
+    pivot = history.pivot_table(index=["store_id", "item_id"], columns="date", values="units", aggfunc="sum")
+    expected = pivot.reindex(columns=days, fill_value=0.0).fillna(0.0)
+    assert list(index) == list(expected.index)
+    np.testing.assert_array_equal(values, expected.to_numpy())
+
+
+def test_build_panel_keeps_ids_as_text_and_imputes_unknown_days():
+    history = _messy_history()
+    history["store_id"] = history["store_id"].str[1:].astype(int)  # numeric store ids: sorted as text
+    known = pd.date_range("2023-01-01", periods=60, freq="D").delete([20])
+    panel = build_panel(history, "D", known_days=known)
+    assert list(panel.keys["store_id"].unique()) == ["1", "10", "2"]
+    assert panel.imputed_days == 1
+    np.testing.assert_array_equal(panel.values[:, 20], panel.values[:, 13])  # a week earlier
