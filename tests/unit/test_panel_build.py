@@ -49,3 +49,30 @@ def test_build_panel_keeps_ids_as_text_and_imputes_unknown_days():
     assert list(panel.keys["store_id"].unique()) == ["1", "10", "2"]
     assert panel.imputed_days == 1
     np.testing.assert_array_equal(panel.values[:, 20], panel.values[:, 13])  # a week earlier
+
+
+def test_categorical_ids_give_the_same_panel_as_text_ids():
+    """Ids read as a Parquet dictionary (categories in any order) change nothing."""
+    history = _messy_history()
+    categorical = history.assign(
+        store_id=pd.Categorical(history["store_id"], categories=["S2", "S10", "S1"]),
+        item_id=pd.Categorical(history["item_id"], categories=["b", "9", "a", "10"]),
+    )
+    for freq in ("D", "W", "M"):
+        text, codes = build_panel(history, freq), build_panel(categorical, freq)
+        assert codes.keys.equals(text.keys)
+        np.testing.assert_array_equal(codes.values, text.values)
+        np.testing.assert_array_equal(codes.first, text.first)
+
+
+def test_cli_reads_parquet_ids_as_categories_and_numbers_as_they_are(tmp_path):
+    from salescast.cli import _read_history
+
+    history = _messy_history()
+    history.to_parquet(tmp_path / "text.parquet", index=False)
+    history.assign(store_id=history["store_id"].str[1:].astype(int)).to_parquet(tmp_path / "num.parquet")
+    text, numbers = _read_history(str(tmp_path / "text.parquet")), _read_history(str(tmp_path / "num.parquet"))
+    assert isinstance(text["store_id"].dtype, pd.CategoricalDtype)
+    assert str(text["date"].dtype).startswith("datetime64")
+    assert build_panel(text, "D").keys.equals(build_panel(history, "D").keys)
+    assert list(build_panel(numbers, "D").keys["store_id"].unique()) == ["1", "10", "2"]

@@ -203,11 +203,21 @@ def _clean_history(history: pd.DataFrame, end: pd.Timestamp | None) -> tuple[pd.
         raise ForecastInputError(f"{int(bad.sum())} history rows have a missing or unparseable date/id/units")
     if frame.empty:
         raise ForecastInputError("history is empty")
-    frame["store_id"] = frame["store_id"].astype(str)
-    frame["item_id"] = frame["item_id"].astype(str)
+    frame["store_id"] = _as_text(frame["store_id"])
+    frame["item_id"] = _as_text(frame["item_id"])
     last = pd.Timestamp(end) if end is not None else frame["date"].max()
     later = frame["date"] > last
     return (frame[~later] if later.any() else frame), last
+
+
+def _as_text(ids: pd.Series) -> pd.Series:
+    """Ids as text. Categorical ids (a Parquet dictionary) stay categorical, their categories
+    as text in text order (the order of the panel's rows): no string per row is made."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        names = ids.cat.categories.astype(str)
+        if names.is_unique:
+            return ids.cat.rename_categories(names).cat.reorder_categories(names.sort_values())
+    return ids.astype(str)
 
 
 def _parse_dates(column: pd.Series) -> pd.Series:
@@ -349,7 +359,7 @@ def build_panel(
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
     if span is not None:
         _launch_starts(first, frame, wide, dates, freq)
-    keys = wide.index.to_frame(index=False)
+    keys = wide.index.to_frame(index=False).astype(str)  # text, whatever the ids' dtype
     return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed)
 
 
@@ -374,7 +384,7 @@ class SeriesOutcome:
     reason: str
     quantiles: np.ndarray  # [taus, h]
     mean: np.ndarray  # [h]
-    history: np.ndarray
+    history: np.ndarray | None  # kept only where safety stock needs it (no backtest errors)
     candidates: dict[str, ScoreSums] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     lead_errors: np.ndarray | None = None
@@ -484,7 +494,7 @@ def forecast_series(
         reason="lowest backtest mean wQL" + (" (intermittent)" if intermittent else ""),
         quantiles=final_q,
         mean=np.clip(best.final, 0, None),
-        history=y,
+        history=None,  # lead_errors size the safety stock: 10k histories need not cross processes
         candidates={r.name: r.sums for r in results},
         skipped=skipped,
         lead_errors=ss.lead_time_errors(points, actuals, cfg.lead_time) / levels[:, None],
