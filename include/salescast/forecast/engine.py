@@ -680,20 +680,25 @@ def _target_dates(last: pd.Timestamp, cfg: ForecastConfig) -> pd.DatetimeIndex:
 
 
 def _forecast_frame(outcomes: Sequence[SeriesOutcome], dates: pd.DatetimeIndex, cfg: ForecastConfig) -> pd.DataFrame:
+    """One row per series and horizon step, built column-wise (a frame per series cost ~4 ms
+    each: 40 s of a 10,000-series run, in the parent process after the workers are done)."""
     qcols = cfg.quantile_columns
-    rows: list[pd.DataFrame] = []
-    for o in outcomes:
-        frame = pd.DataFrame(o.quantiles.T, columns=qcols)
-        frame.insert(0, "date", dates.date)
-        frame.insert(0, "item_id", o.item_id)
-        frame.insert(0, "store_id", o.store_id)
-        frame["horizon_step"] = np.arange(1, cfg.horizon + 1)
-        frame["mean"] = o.mean
-        frame["model"] = o.model
-        rows.append(frame)
-    if not rows:
+    if not outcomes:
         return pd.DataFrame(columns=["store_id", "item_id", "date", *qcols, "horizon_step", "mean", "model"])
-    return pd.concat(rows, ignore_index=True)
+    h, n = cfg.horizon, len(outcomes)
+    quantiles = np.concatenate([o.quantiles.T for o in outcomes])
+    columns: dict[str, Any] = {
+        "store_id": np.repeat(np.array([o.store_id for o in outcomes], dtype=object), h),
+        "item_id": np.repeat(np.array([o.item_id for o in outcomes], dtype=object), h),
+        "date": np.tile(np.asarray(dates.date, dtype=object), n),
+    }
+    columns |= {col: quantiles[:, j] for j, col in enumerate(qcols)}
+    columns |= {
+        "horizon_step": np.tile(np.arange(1, h + 1), n),
+        "mean": np.concatenate([o.mean for o in outcomes]),
+        "model": np.repeat(np.array([o.model for o in outcomes], dtype=object), h),
+    }
+    return pd.DataFrame(columns)
 
 
 @dataclass
