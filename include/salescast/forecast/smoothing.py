@@ -147,20 +147,30 @@ def ses_weight(y: np.ndarray) -> tuple[float, float]:
     """Smoothing weight maximising the concentrated Gaussian likelihood of SES with the
     known initial level ``y[0]``, and the one-step forecast (the last level).
 
-    The objective, start, parameter transform, step and iteration limit are statsmodels'
-    (``ExponentialSmoothing(...).fit()``: L-BFGS-B, numerical gradient with step 1e-5,
-    50 iterations); an optimizer that stops unconverged raises, as the library warns."""
+    The objective, start, parameter transform, gradient step and iteration limit are
+    statsmodels' (``ExponentialSmoothing(...).fit()``: L-BFGS-B, forward-difference gradient
+    with step 1e-5, 50 iterations); an optimizer that stops unconverged raises, as the
+    library warns."""
     n = len(y)
 
-    def objective(u: np.ndarray) -> float:
-        a = _alpha(float(u[0]))
+    def objective(u: float) -> float:
+        a = _alpha(u)
         errors = y[1:] - _ses_levels(y, a)[:-1]
         sse = float(errors @ errors)
         return 0.5 * (math.log(2 * math.pi) + math.log(sse / n) + 1)
 
+    def with_gradient(u: np.ndarray) -> tuple[float, np.ndarray]:
+        """The value and scipy's forward difference (``approx_grad=True, epsilon=1e-5``),
+        computed here: the same numbers without scipy's finite-difference machinery, which
+        cost as much as the filter itself."""
+        x = float(u[0])
+        value = objective(x)
+        step = (x + 1e-5) - x
+        return value, np.array([(objective(x + 1e-5) - value) / step])
+
     tmp = (0.1 - _SES_LOW) / (_SES_HIGH - _SES_LOW)
     start = np.array([math.log(tmp / (1 - tmp))])
-    u, _, info = fmin_l_bfgs_b(objective, start, approx_grad=True, epsilon=1e-5, maxiter=50)
+    u, _, info = fmin_l_bfgs_b(with_gradient, start, maxiter=50)
     if info["warnflag"] != 0:
         raise NotConverged("theta: did not converge")
     a = _alpha(float(u[0]))
