@@ -118,3 +118,18 @@ def test_flat_window_falls_back_to_statsmodels():
     """A window with no variation has a degenerate SES likelihood: the library decides."""
     y = np.r_[np.zeros(400), np.ones(30) * 3.0]
     assert models._fast_theta(y[:400], 7, 7) is None
+
+
+@pytest.mark.parametrize(("kind", "n", "m", "seed"), [c for c in CASES if c[1] >= 40])
+def test_estimate_only_gives_fits_parameters(kind, n, m, seed):
+    """The four smoothing parameters of ``fit(use_brute=False)``, without the rest of fit."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    y = _series(kind, n, m, seed)
+    spec = {"trend": "add", "damped_trend": True, "seasonal": "add", "seasonal_periods": m}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = smoothing.estimate_only(ExponentialSmoothing(y, initialization_method="heuristic", **spec))
+        fitted = ExponentialSmoothing(y, initialization_method="heuristic", **spec).fit(use_brute=False)
+    keys = ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
+    np.testing.assert_array_equal(ours, [fitted.params[k] for k in keys])

@@ -135,6 +135,9 @@ def _ets(y: np.ndarray, origins: Sequence[int], h: int, m: int) -> np.ndarray:
     def estimate() -> np.ndarray:
         train = y[max(0, first - FIT_WINDOW) : first]
         model = ExponentialSmoothing(train, initialization_method="heuristic" if m > 1 else "estimated", **spec)
+        found = smoothing.estimate_only(model)
+        if found is not None:
+            return found
         fitted = model.fit(use_brute=False)  # the brute-force start grid costs more than the fit
         keys = ["smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend"]
         return np.array([fitted.params.get(k) if fitted.params.get(k) is not None else np.nan for k in keys])

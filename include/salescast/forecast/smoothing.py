@@ -22,6 +22,7 @@ Unit tests compare both with statsmodels (tests/unit/test_smoothing.py).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.optimize import fmin_l_bfgs_b
@@ -94,6 +95,26 @@ def holt_winters(
     s = s[: n + m - 1] + [s[n - 1 + j % m] for j in range(h + 2)]
     steps = np.cumsum(np.repeat(phi, h + 1) ** np.arange(1, h + 2))
     return np.array([lvl + b * steps[j] + s[n + j] for j in range(h)])
+
+
+def estimate_only(model: Any) -> np.ndarray | None:
+    """Smoothing level, trend, seasonal and damping of ``model.fit(use_brute=False)``, by the
+    same optimisation without what ``fit`` does after it (a pure-Python re-filter and a
+    results object: 40% of an estimate, and only the four numbers are used).
+
+    Calls statsmodels' own ``_optimize_parameters`` as ``fit`` does; None when this
+    statsmodels has no such step (the caller then fits in full)."""
+    from statsmodels.tsa.holtwinters import model as hw
+
+    if not (hasattr(hw, "_OptConfig") and hasattr(model, "_optimize_parameters")):
+        return None
+    config = hw._OptConfig()
+    config.alpha = config.beta = config.phi = config.gamma = None
+    config.level = config.trend = config.seasonal = None
+    config.y, config.params, config.mle_retvals, config.mask = model._y, None, None, None
+    found = model._optimize_parameters(config, False, "L-BFGS-B", {})
+    values = [found.alpha, found.beta, found.gamma, found.phi if model.damped_trend else np.nan]
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 # ---- theta -----------------------------------------------------------------------------
