@@ -76,3 +76,11 @@ def test_cli_reads_parquet_ids_as_categories_and_numbers_as_they_are(tmp_path):
     assert str(text["date"].dtype).startswith("datetime64")
     assert build_panel(text, "D").keys.equals(build_panel(history, "D").keys)
     assert list(build_panel(numbers, "D").keys["store_id"].unique()) == ["1", "10", "2"]
+
+
+def test_time_zone_aware_days_across_daylight_saving():
+    """Days of a zone with a 23-hour day still land on their calendar day."""
+    days = pd.date_range("2023-03-20", "2023-04-05", freq="D", tz="Europe/Berlin")
+    history = pd.DataFrame({"date": days, "store_id": "s", "item_id": "i", "units": np.arange(len(days)) + 1.0})
+    _, values = _series_by_day(history, days)
+    np.testing.assert_array_equal(values[0], np.arange(len(days)) + 1.0)

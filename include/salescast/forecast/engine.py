@@ -249,15 +249,12 @@ def _series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.Mult
     cells += item_codes
     del item_codes
     row_series, series = pd.factorize(cells, sort=True)
-    day = np.int64(86_400 * 10**9)
-    offset = np.subtract(
-        frame["date"].to_numpy("datetime64[ns]").view(np.int64), np.int64(days[0].as_unit("ns").value), out=cells
-    )
-    on_grid = (offset % day == 0) & (offset >= 0) & (offset < day * len(days))
-    offset //= day
+    del cells
+    column = days.get_indexer(frame["date"])  # exact timestamps, as reindex matches them; -1 off the grid
+    on_grid = column >= 0
     np.multiply(row_series, len(days), out=row_series)
-    row_series += offset
-    del offset, cells
+    row_series += column
+    del column
     units = frame["units"].to_numpy(dtype=float)
     if not on_grid.all():
         row_series, units = row_series[on_grid], units[on_grid]
