@@ -50,6 +50,8 @@ def sorted_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+# long on purpose: one distributed Airflow (a minute to start) walks the story in order, each step
+# depending on the one before; splitting it would restart the cluster or share state between tests.
 @pytest.mark.timeout(900)
 def test_shards_share_two_workers_and_survive_a_killed_worker(cluster: Cluster):  # noqa: PLR0915
     from tests.airflow_api import Api
