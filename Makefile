@@ -10,7 +10,7 @@ export SALESCAST_HOME ?= $(CURDIR)/.salescast
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-fast test-aws test-e2e lint format run airflow backfill chromium compose-check bench bench-venv bench-accuracy anchor-venv clean
+.PHONY: install demo test test-fast test-aws test-e2e test-celery celery-services lint format run airflow backfill chromium compose-check bench bench-venv bench-accuracy anchor-venv clean
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ $(STAMP): $(REQUIREMENTS) pyproject.toml
 demo: install
 	$(BIN)/python -m salescast demo
 
-test: install chromium compose-check
+test: install chromium celery-services compose-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
@@ -39,6 +39,16 @@ test-aws: install
 # a real Airflow (api-server, scheduler, dag-processor, triggerer), backfills, and the UI in Chromium
 test-e2e: install chromium
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, two workers, S3 lake on moto_server):
+# shards on both workers, one worker killed mid-shard, results equal a single-process run (also in `make test`)
+test-celery: install celery-services
+	$(BIN)/python -m pytest tests/celery $(PYTEST_ARGS)
+
+# Debian's PostgreSQL and Redis for tests/celery (the test starts its own servers on free ports)
+celery-services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server; } >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends postgresql redis-server >/dev/null; }
 
 # docker-compose.yaml must parse; only where a docker client with the compose plugin exists
 compose-check:
