@@ -29,8 +29,8 @@ HISTORY_SCHEMA = pa.schema(
 )
 HISTORY_FILE = "history.parquet"
 # Rows held in memory before every shard's buffer is written out as a row group: about
-# 30 bytes a row in Arrow, so ~60 MB whatever the panel; a row group is BUFFER_ROWS / shards.
-BUFFER_ROWS = 2_000_000
+# 30 bytes a row in Arrow, so ~120 MB whatever the panel; a row group is BUFFER_ROWS / shards.
+BUFFER_ROWS = 4_000_000
 _LOW = np.uint64(0xFFFFFFFF)
 
 
@@ -52,13 +52,17 @@ class KeyCodes:
 
     def _encode(self, column: pa.ChunkedArray, attr: str) -> np.ndarray:
         """Global codes of one column; values not seen before are appended to the dictionary."""
-        encoded = pc.dictionary_encode(column.combine_chunks())
+        if pa.types.is_dictionary(column.type):  # read as such: no need to hash the strings again
+            encoded = column.unify_dictionaries().combine_chunks()
+        else:
+            encoded = pc.dictionary_encode(column.combine_chunks())
+        dictionary = encoded.dictionary.cast(pa.string())
         known = getattr(self, attr)
-        where = pc.index_in(encoded.dictionary, value_set=known)
+        where = pc.index_in(dictionary, value_set=known)
         if where.null_count:
-            known = pa.concat_arrays([known, encoded.dictionary.filter(where.is_null())])
+            known = pa.concat_arrays([known, dictionary.filter(where.is_null())])
             setattr(self, attr, known)
-            where = pc.index_in(encoded.dictionary, value_set=known)
+            where = pc.index_in(dictionary, value_set=known)
         return where.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy(zero_copy_only=False)]
 
     def shards(self, codes: np.ndarray, n_shards: int) -> np.ndarray:
@@ -70,12 +74,18 @@ class KeyCodes:
         )
 
 
-def _read(path: Path, columns: Sequence[str]) -> pa.Table:
-    table = pq.read_table(path, columns=list(columns))
-    table = table.cast(pa.schema([HISTORY_SCHEMA.field(c) for c in columns]))
+def _read(path: Path, columns: Sequence[str], ids_as_dictionary: bool = False) -> pa.Table:
+    """``columns`` of one sales_daily file, typed as HISTORY_SCHEMA (ids dictionary-encoded
+    as Parquet stores them, if asked: pass 1 needs their codes, not the strings)."""
+    ids = ["store_id", "item_id"] if ids_as_dictionary else None
+    table = pq.read_table(path, columns=list(columns), read_dictionary=ids)
     for name in columns:
         if table.column(name).null_count:
             raise ForecastInputError(f"{path}: {table.column(name).null_count} rows have no {name}")
+        wanted = HISTORY_SCHEMA.field(name).type
+        kept = ids_as_dictionary and pa.types.is_dictionary(table.schema.field(name).type)
+        if table.schema.field(name).type != wanted and not kept:
+            table = table.set_column(table.schema.get_field_index(name), name, table.column(name).cast(wanted))
     return table
 
 
@@ -90,18 +100,23 @@ class SeriesScan:
 
 
 def scan_series(paths: Sequence[Path]) -> SeriesScan:
-    """Pass 1: the distinct series and the first day of the history, reading only ids and dates."""
-    keys, seen, rows, first = KeyCodes(), [np.empty(0, np.uint64)], 0, None
-    for number, path in enumerate(paths, start=1):
-        table = _read(path, ("date", "store_id", "item_id"))
+    """Pass 1: the distinct series and the first day of the history, reading only ids and dates.
+
+    After the first days almost every pair is known: a sorted lookup finds the few new ones."""
+    keys, known, rows, first = KeyCodes(), np.empty(0, np.uint64), 0, None
+    for path in paths:
+        table = _read(path, ("date", "store_id", "item_id"), ids_as_dictionary=True)
         rows += table.num_rows
-        if table.num_rows:
-            low = pc.min(table.column("date")).as_py()
-            first = low if first is None else min(first, low)
-            seen.append(np.unique(keys.codes(table)))
-        if number % 64 == 0:  # keep the list of per-day uniques short
-            seen = [np.unique(np.concatenate(seen))]
-    return SeriesScan(keys, np.unique(np.concatenate(seen)), first, rows)
+        if not table.num_rows:
+            continue
+        low = pc.min(table.column("date")).as_py()
+        first = low if first is None else min(first, low)
+        codes = keys.codes(table)
+        at = np.minimum(np.searchsorted(known, codes), max(known.size - 1, 0))
+        new = codes[known[at] != codes] if known.size else codes
+        if new.size:  # np.union1d hashes the whole set: a sort of the merged array is cheaper
+            known = np.sort(np.concatenate([known, np.unique(new)]))
+    return SeriesScan(keys, known, first, rows)
 
 
 @dataclass
