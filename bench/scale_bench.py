@@ -2,7 +2,7 @@
 
 Usage (make bench-scale runs the defaults; every measure is a flag, so runs can be short):
     .venv/bin/python bench/scale_bench.py [--sizes 1000,10000,100000] [--plan] [--shard]
-        [--shard-series 500] [--one-shard 2000] [--cli 10000] [--cli-jobs 2] [--days 730]
+        [--shard-series 500] [--one-shard 2000] [--cli 10000] [--cli-jobs 2] [--dag 10000] [--days 730]
 
 Data: curated ``sales_daily`` partitions written straight into a ``file://`` lake under
 ``bench/out/scale/<series>/lake`` (vectorised simulator, zero-sale rows left out as ingest
@@ -13,7 +13,9 @@ and peak RSS (``os.wait4``) are its own:
 - ``--shard``: one shard of ``--shard-series`` series from each panel (per-series cost should
   not depend on the panel); ``--one-shard N``: one shard of N series from the largest panel;
 - ``--cli N``: ``python -m salescast forecast --history ... --horizon 7 --jobs 2`` on the N
-  panel, its history written as one Parquet file.
+  panel, its history written as one Parquet file;
+- ``--dag N``: the daily ``sales_forecast`` run on the N panel under a real Airflow (the stack
+  of ``make airflow``: LocalExecutor, SQLite, the forecast pool sized to the cores).
 """
 
 from __future__ import annotations
@@ -169,6 +171,60 @@ def bench_cli(series: int, days: int, jobs: int) -> None:
     print(f"cli      series={series:>7} days={days} h=7 jobs={jobs} wall_s={wall:6.1f} peak_rss_mb={rss:6.0f}")
 
 
+def _api(url: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{url}/api/v2{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def bench_dag(series: int, days: int, timeout: float) -> None:
+    """The daily sales_forecast run (plan, shards, publish, report) for the lake's last day under
+    a real Airflow (what `make airflow` starts: LocalExecutor, the pool sized to the cores)."""
+    import socket
+    from urllib.parse import quote
+
+    lake = generate(series, days)
+    home = Path(tempfile.mkdtemp(prefix="scale-dag-"))
+    os.environ |= {"SALESCAST_HOME": str(home), "SALESCAST_LAKE_URI": lake.as_uri()}
+    os.environ |= {"SALESCAST_FORECAST_POOL_SLOTS": str(os.cpu_count()), "SALESCAST_FORECAST_DEADLINE": "off"}
+    from salescast.config import Settings
+    from salescast_dev.airflow_stack import AirflowStack
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    with AirflowStack(Settings.from_env(), port, home / "stack-logs", base_env=base) as stack:
+        token = stack.token()
+        deadline = time.monotonic() + 300
+        while _api(stack.url, token, "GET", "/dags?dag_id_pattern=sales_forecast")["total_entries"] < 1:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"sales_forecast was not parsed; logs in {home / 'stack-logs'}")
+            time.sleep(2)
+        _api(stack.url, token, "PATCH", "/dags/sales_forecast", {"is_paused": False})
+        started = time.perf_counter()
+        run = _api(stack.url, token, "POST", "/dags/sales_forecast/dagRuns", {"logical_date": f"{END}T00:00:00Z"})
+        path = f"/dags/sales_forecast/dagRuns/{quote(run['dag_run_id'], safe='')}"
+        while (state := _api(stack.url, token, "GET", path)["state"]) not in ("success", "failed"):
+            if time.perf_counter() - started > timeout:
+                raise SystemExit(f"the run did not finish in {timeout:.0f} s; logs in {home}")
+            time.sleep(5)
+        wall = time.perf_counter() - started
+        tis = _api(stack.url, token, "GET", f"{path}/taskInstances?limit=1000")["task_instances"]
+    took: dict[str, list[float]] = {}
+    for ti in tis:
+        took.setdefault(ti["task_id"], []).append(float(ti["duration"] or 0.0))
+    tasks = " ".join(f"{k}={max(v):.0f}s" + (f"(x{len(v)})" if len(v) > 1 else "") for k, v in took.items())
+    print(f"dag      series={series:>7} days={days} state={state} wall_s={wall:6.1f} slowest: {tasks}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000", help="panel sizes (series), comma-separated")
@@ -179,13 +235,15 @@ def main() -> None:
     parser.add_argument("--one-shard", type=int, default=0, help="one shard of N series from the largest size")
     parser.add_argument("--cli", type=int, default=0, help="the CLI forecast on N series (e.g. 10000)")
     parser.add_argument("--cli-jobs", type=int, default=2)
+    parser.add_argument("--dag", type=int, default=0, help="the daily DAG run under a real Airflow on N series")
+    parser.add_argument("--dag-timeout", type=float, default=3600)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         run_child(args.child[0], args.child[1:])
         return
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if not (args.plan or args.shard or args.one_shard or args.cli):
+    if not (args.plan or args.shard or args.one_shard or args.cli or args.dag):
         args.plan = args.shard = True
     load = os.getloadavg()[0]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, load {load:.1f}")
@@ -197,6 +255,8 @@ def main() -> None:
         bench_shard([max(sizes)], args.days, args.one_shard)
     if args.cli:
         bench_cli(args.cli, args.days, args.cli_jobs)
+    if args.dag:
+        bench_dag(args.dag, args.days, args.dag_timeout)
 
 
 if __name__ == "__main__":

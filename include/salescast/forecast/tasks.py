@@ -1,8 +1,9 @@
 """What each ``sales_forecast`` task does, as plain functions of (logical date, run id).
 
-plan -> train_shard (mapped, one per shard) -> publish -> report. Shards write under
-``_staging/forecasts/run_date=D/`` so a worker on any machine can pick them up; publish
-validates the combined table with GX and promotes the three datasets atomically.
+plan -> train_shard (mapped, one per shard) -> publish -> report. plan writes each shard's
+history and the run's ``plan.json`` under ``_staging/forecasts/run_date=D/run=<run>/``, and
+shards write their tables beside their history, so a worker on any machine can pick them up;
+publish validates the combined table with GX and promotes the three datasets atomically.
 """
 
 from __future__ import annotations
@@ -126,8 +127,9 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         out = Path(staging.path) if lake.is_local else Path(spool) / "out"
         split = split_history(inputs, scan, n_shards, out)
         shards = [i for i in range(n_shards) if split.series[i]]
-        for i in shards if not lake.is_local else ():
-            lake.upload(out / shard_folder(i) / HISTORY_FILE, staging / shard_folder(i) / HISTORY_FILE)
+        if not lake.is_local:  # written beside the inputs in the spool, then uploaded
+            for i in shards:
+                lake.upload(out / shard_folder(i) / HISTORY_FILE, staging / shard_folder(i) / HISTORY_FILE)
     plan = {
         "run_date": ds,
         "days": days,
