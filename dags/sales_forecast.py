@@ -52,10 +52,11 @@ def sales_forecast() -> None:
 
         return plan_shards(ds, run_id)
 
-    # one XCom per task (multiple_outputs=False): a dict return is a value, not one XCom per key
+    # one XCom per task (multiple_outputs=False): a dict return is a value, not one XCom per key.
+    # The pool alone bounds how many shards train at once (all runs and backfills together):
+    # operators size it to their workers in the UI, with no redeploy and no second cap per run.
     @task(
         execution_timeout=timedelta(hours=2),
-        max_active_tis_per_dagrun=16,
         pool=settings.forecast_pool,
         multiple_outputs=False,
     )

@@ -51,6 +51,11 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     return int(value)
 
 
+def _optional_int(name: str, low: int, high: int) -> int | None:
+    """A whole number, or None when unset (the caller's default applies)."""
+    return _int(name, low, low, high) if _env(name, "") else None
+
+
 def _date(name: str, default: str) -> date:
     raw = _env(name, default)
     try:
@@ -192,7 +197,7 @@ class Settings:
     lead_time: int
     history_days: int
     series_per_shard: int
-    max_shards: int
+    max_shards: int | None  # None: Airflow's [core] max_map_length, read by the plan task
     forecast_jobs: int
     athena_database: str
     athena_workgroup: str
@@ -247,7 +252,7 @@ class Settings:
             lead_time=_int("SALESCAST_LEAD_TIME", forecast_defaults.LEAD_TIME, 1, 365),
             history_days=_int("SALESCAST_HISTORY_DAYS", 730, 14, 20 * 366),
             series_per_shard=_int("SALESCAST_SERIES_PER_SHARD", 500, 1, 10_000_000),
-            max_shards=_int("SALESCAST_MAX_SHARDS", 16, 1, 1024),
+            max_shards=_optional_int("SALESCAST_MAX_SHARDS", 1, 1_000_000),
             forecast_jobs=_int("SALESCAST_FORECAST_JOBS", 1, 1, 256),
             athena_database=_matching(
                 "SALESCAST_ATHENA_DATABASE", "salescast", _SQL_IDENTIFIER, "lower-case letters, digits and _"

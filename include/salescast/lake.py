@@ -198,6 +198,24 @@ class Lake:
         if directory.exists():
             directory.fs.rm(directory.path, recursive=True)
 
+    def local_copies(self, paths: list[ObjectStoragePath], folder: Path) -> list[Path]:
+        """Local files holding ``paths``: the files themselves on a local lake, else downloads
+        into ``folder`` (one batched, concurrent ``get`` on S3), for readers that need a file."""
+        if self.is_local:
+            return [Path(p.path) for p in paths]
+        targets = [folder / f"{n:06d}-{p.name}" for n, p in enumerate(paths)]
+        if paths:
+            paths[0].fs.get([p.path for p in paths], [str(t) for t in targets])
+        return targets
+
+    def upload(self, local: Path, target: ObjectStoragePath) -> None:
+        """Copy a local file to ``target`` (streamed, not read into memory)."""
+        if self.is_local and Path(target.path) == local:
+            return
+        if self.is_local:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.fs.put_file(str(local), target.path)
+
     def move(self, source: ObjectStoragePath, target: ObjectStoragePath) -> None:
         """Move one file; on a local disk this is a rename, so readers see old or new, never half."""
         if self.is_local:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import FORECASTS, Lake
-from salescast.publish import DATA_FILE, read_manifest
-from salescast_dev.generate import PanelSpec, write_landing
+from salescast.publish import DATA_FILE, publish_partition, read_manifest
+from salescast_dev.generate import PanelSpec, simulate_day, write_landing
 
 from .test_ingest_dag import run
 
@@ -87,3 +88,30 @@ def test_ingest_then_forecast_publishes_tables_and_report(forecast_env):
     assert run("sales_forecast", LAST).state == "success"  # re-run: replaces only LAST
     pd.testing.assert_frame_equal(before, lake.read_parquet(lake.run_dir("forecasts", FIRST) / DATA_FILE))
     pd.testing.assert_frame_equal(forecasts, lake.read_parquet(lake.run_dir("forecasts", LAST) / DATA_FILE))
+
+
+def test_train_shard_log_has_a_progress_line_every_tenth(home, airflow_db, monkeypatch, capfd):
+    """The bake-off's progress (off a terminal: a log line per 10%) is in the shard task's log."""
+    monkeypatch.setenv("SALESCAST_SENSOR_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("SALESCAST_SENSOR_POKE_SECONDS", "1")
+    monkeypatch.setenv("SALESCAST_HISTORY_DAYS", "60")
+    monkeypatch.setenv("SALESCAST_SERIES_PER_SHARD", "20")  # 20 series -> one shard, a line per 2 series
+    from salescast.config import Settings
+
+    lake = Lake.from_settings(Settings.from_env())
+    spec = PanelSpec(stores=2, items=10, seed=3)
+    for offset in range(60):  # published history, as ingest leaves it
+        day = LAST - timedelta(days=offset)
+        rows = simulate_day(spec, day)[["date", "store_id", "item_id", "units", "revenue"]]
+        staged = lake.staging_dir(FORECASTS, day) / DATA_FILE
+        lake.write_parquet(staged, rows)
+        publish_partition(lake, staged, lake.curated_dir(day), {"rows": len(rows)})
+    capfd.readouterr()
+    assert run("sales_forecast", LAST).state == "success"
+    out = capfd.readouterr()
+    text = out.out + out.err
+    start = text.index("[DAG TEST] starting task_id=train_shard map_index=0")
+    task_log = text[start : text.index("[DAG TEST] end task task_id=train_shard map_index=0", start)]
+    lines = re.findall(r"forecast shard 0:\s+(\d+)%\|.*?(\d+)/20 \[", task_log)
+    assert lines == [(str(10 * k), str(2 * k)) for k in range(1, 11)]
+    assert "[salescast.forecast]" in task_log

@@ -16,6 +16,7 @@ the first backfilled day's ingest tab (its quarantined row, the CSV download aga
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,6 +163,11 @@ def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noq
         backfill("sales_forecast", BACKFILL[0], BACKFILL[-1], "none")
         wait_for("the forecast backfill", lambda: succeeded("sales_forecast", BACKFILL), 900,
                  lambda: states("sales_forecast"))  # fmt: skip
+        # the bake-off's progress reaches the shard tasks' own log files (written by the supervisor)
+        task_logs = settings.airflow_home / "logs" / "dag_id=sales_forecast"
+        shard_logs = [log for log in task_logs.rglob("*.log") if "task_id=train_shard" in log.parts]
+        assert shard_logs
+        assert all(re.search(r"forecast shard \d+: 100%", log.read_text()) for log in shard_logs), shard_logs[0]
 
         land(YESTERDAY)  # the files arrive: the waiting sensor picks them up
         wait_for("the scheduled chain for yesterday",

@@ -296,6 +296,15 @@ def test_progress_logs_a_line_every_tenth_off_a_terminal(caplog):
     assert "40/40" in lines[-1]
 
 
+def test_progress_logs_one_line_for_an_update_that_crosses_several_tenths(caplog):
+    caplog.set_level(logging.INFO, logger="salescast.forecast")
+    progress = Progress(7, desc="forecast shard 2", stream=io.StringIO())
+    for n in (3, 2, 2):  # 43%, 71%, 100%: chunks of a --jobs run
+        progress.update(n)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split("|")[0].split()[-1] for line in lines] == ["43%", "71%", "100%"]
+
+
 def test_run_forecast_reports_progress(caplog):
     caplog.set_level(logging.INFO, logger="salescast.forecast")
     history = pd.concat([frame(np.tile(WEEK, 20) + k, "2024-01-01").assign(item_id=f"i{k}") for k in range(10)])

@@ -32,8 +32,11 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
             return
+        crossed = False  # one line per update, however many tenths it crossed (jobs: chunks)
         while self.total and self.done * 10 >= self.next_decile * self.total and self.next_decile <= 10:
             self.next_decile += 1
+            crossed = True
+        if crossed:
             log.info("%s", self.line())
 
     def line(self) -> str:

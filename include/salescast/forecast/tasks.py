@@ -1,26 +1,40 @@
 """What each ``sales_forecast`` task does, as plain functions of (logical date, run id).
 
-plan -> train_shard (mapped, one per shard) -> publish -> report. Shards write under
-``_staging/forecasts/run_date=D/`` so a worker on any machine can pick them up; publish
-validates the combined table with GX and promotes the three datasets atomically.
+plan -> train_shard (mapped, one per shard) -> publish -> report. plan writes each shard's
+history and the run's ``plan.json`` under ``_staging/forecasts/run_date=D/run=<run>/``, and
+shards write their tables beside their history, so a worker on any machine can pick them up;
+publish validates the combined table with GX and promotes the three datasets atomically.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import tempfile
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from salescast.config import Settings
-from salescast.forecast.engine import ForecastConfig, merge_summaries, partial_periods, run_forecast
+from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
 from salescast.forecast.models import MODEL_NAMES
-from salescast.lake import FORECASTS, RUN_DATASETS, Lake, partition_day, safe_run_id
+from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
+from salescast.lake import FORECASTS, RUN_DATASETS, SALES_DAILY, Lake, partition_day, safe_run_id
 from salescast.publish import DATA_FILE, is_published, publish_partition, read_manifest
 from salescast.validation import validate
 
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+log = logging.getLogger(__name__)
+
 DATASETS = tuple(RUN_DATASETS)  # forecasts, metrics, safety_stock: what one run publishes
+
+
+PLAN_FILE = "plan.json"  # the run's days, shard count and series per shard, written once by plan
+DEFAULT_MAX_MAP_LENGTH = 1024  # Airflow's default [core] max_map_length
 
 
 class ForecastRejected(Exception):
@@ -58,44 +72,120 @@ def load_history(lake: Lake, day: date, history_days: int) -> tuple[pd.DataFrame
     return pd.concat(frames, ignore_index=True), days
 
 
-def _staging(lake: Lake, day: date, run_id: str):
+def _staging(lake: Lake, day: date, run_id: str) -> ObjectStoragePath:
     return lake.staging_dir(FORECASTS, day) / f"run={safe_run_id(run_id)}"
 
 
+def history_files(lake: Lake, day: date, history_days: int) -> tuple[list[ObjectStoragePath], list[str]]:
+    """Data files and days of the published sales_daily partitions in (day - history_days, day],
+    from one listing of the dataset (not a request per day on S3)."""
+    first = (day - timedelta(days=history_days - 1)).isoformat()
+    days = [d for d in lake.published_partitions(SALES_DAILY) if first <= d <= day.isoformat()]
+    if not days:
+        raise FileNotFoundError(f"no published sales_daily partitions up to {day}")
+    return [lake.curated_dir(date.fromisoformat(d)) / DATA_FILE for d in days], days
+
+
+def max_map_length() -> int:
+    """Airflow's ``[core] max_map_length``: a task mapped over more items fails."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # no Airflow (the CLI, plain unit tests): its default
+        return DEFAULT_MAX_MAP_LENGTH
+    return conf.getint("core", "max_map_length", fallback=DEFAULT_MAX_MAP_LENGTH)
+
+
+def shard_count(series: int, settings: Settings, map_limit: int) -> int:
+    """ceil(series / SALESCAST_SERIES_PER_SHARD), capped by SALESCAST_MAX_SHARDS and by
+    Airflow's map length limit (the default cap): more series then make larger shards."""
+    cap = min(settings.max_shards or map_limit, map_limit)
+    if settings.max_shards and settings.max_shards > map_limit:
+        log.warning("SALESCAST_MAX_SHARDS=%d is above Airflow's max_map_length=%d", settings.max_shards, map_limit)
+    wanted = max(1, math.ceil(series / settings.series_per_shard))
+    if wanted > cap:
+        log.warning("%d series want %d shards of %d; capped at %d", series, wanted, settings.series_per_shard, cap)
+    return min(wanted, cap)
+
+
 def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
-    """Stage the training history once and split the series into shards for mapped tasks."""
+    """Split the training history into one file per shard and write the run's plan once.
+
+    Returns one small spec per shard that has series (an XCom per mapped task): its number,
+    its history file and the plan file (days, shard count, series counts)."""
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
-    history, days = load_history(lake, day, settings.history_days)
+    files, days = history_files(lake, day, settings.history_days)
     lake.remove_tree(lake.staging_dir(FORECASTS, day))
-    staged = _staging(lake, day, run_id) / "history.parquet"
-    lake.write_parquet(staged, history)
-    series = history.groupby(["store_id", "item_id"]).ngroups
-    n_shards = max(1, min(settings.max_shards, math.ceil(series / settings.series_per_shard)))
-    print(f"{ds}: {series} series over {len(days)} days ({days[0]}..{days[-1]}) -> {n_shards} shards")
-    return [{"shard": i, "n_shards": n_shards, "history": str(staged), "days": days} for i in range(n_shards)]
+    staging = _staging(lake, day, run_id)
+    with tempfile.TemporaryDirectory(prefix="salescast-plan-") as spool:
+        inputs = lake.local_copies(files, Path(spool) / "in")
+        scan = scan_series(inputs)
+        if not scan.codes.size:
+            raise ForecastInputError(f"the published sales_daily partitions up to {ds} hold no rows")
+        n_shards = shard_count(scan.codes.size, settings, max_map_length())
+        out = Path(staging.path) if lake.is_local else Path(spool) / "out"
+        split = split_history(inputs, scan, n_shards, out)
+        shards = [i for i in range(n_shards) if split.series[i]]
+        if not lake.is_local:  # written beside the inputs in the spool, then uploaded
+            for i in shards:
+                lake.upload(out / shard_folder(i) / HISTORY_FILE, staging / shard_folder(i) / HISTORY_FILE)
+    plan = {
+        "run_date": ds,
+        "days": days,
+        "first_day": scan.first_day.isoformat(),
+        "n_shards": n_shards,
+        "series": int(scan.codes.size),
+        "rows": scan.rows,
+        "shard_series": {str(i): split.series[i] for i in shards},
+        "shard_rows": {str(i): split.rows[i] for i in shards},
+    }
+    lake.write_json(staging / PLAN_FILE, plan)
+    log.info(
+        "%s: %d series, %d rows over %d days (%s..%s) -> %d shards of up to %d series",
+        ds, plan["series"], scan.rows, len(days), days[0], days[-1], n_shards, max(split.series),
+    )  # fmt: skip
+    return [
+        {"shard": i, "history": str(staging / shard_folder(i) / HISTORY_FILE), "plan": str(staging / PLAN_FILE)}
+        for i in shards
+    ]
+
+
+def anchored(history: pd.DataFrame, first_day: str) -> pd.DataFrame:
+    """A shard's rows plus, if none is that early, one zero row on the run's first day.
+
+    The panel starts at the history's first day; with the whole history it is the run's first
+    day for every shard, so the anchor gives a shard that very panel (same imputation of unknown
+    days, same weekly periods): its series forecast exactly as from the whole panel."""
+    first = date.fromisoformat(first_day)
+    if history.empty or history["date"].min() <= first:
+        return history
+    row = history.iloc[[0]].assign(date=first, units=0.0)
+    return pd.concat([row, history], ignore_index=True)
 
 
 def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
-
+    """Forecast the series of one shard from its own history file (memory and time in
+    proportion to its series, not to the panel) and stage its three tables and summary."""
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
-    history = lake.read_parquet(lake.path(spec["history"]))
-    cfg, end, known_days = forecast_config(settings), pd.Timestamp(day), pd.DatetimeIndex(spec["days"])
+    plan = lake.read_json(lake.path(spec["plan"]))
+    history = anchored(lake.read_parquet(lake.path(spec["history"])), plan["first_day"])
+    cfg, shard = forecast_config(settings), spec["shard"]
     result = run_forecast(
         history,
         cfg,
         jobs=settings.forecast_jobs,
-        shard=spec["shard"],
-        n_shards=spec["n_shards"],
-        end=end,
-        known_days=known_days,
+        shard=shard,  # every series of the file is in this shard: names it in the progress lines
+        n_shards=plan["n_shards"],
+        end=pd.Timestamp(day),
+        known_days=pd.DatetimeIndex(plan["days"]),
     )
-    # weekly/monthly: the partial first/last period the panel leaves out (the same for every shard)
-    result.summary.setdefault("dropped_partial_period", partial_periods(history, cfg.freq, end, known_days))
-    folder = _staging(lake, day, run_id) / f"shard={spec['shard']}"
+    expected = plan["shard_series"][str(shard)]
+    if result.summary["series"] != expected:
+        raise RuntimeError(f"shard {shard}: {result.summary['series']} series forecast, the plan has {expected}")
+    folder = _staging(lake, day, run_id) / shard_folder(shard)
     for name, frame in (
         ("forecasts", result.forecasts),
         ("metrics", result.metrics),
@@ -103,7 +193,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
     ):
         lake.write_parquet(folder / f"{name}.parquet", frame)
     lake.write_json(folder / "summary.json", result.summary)
-    return {"shard": spec["shard"], "folder": str(folder), "series": result.summary["series"]}
+    return {"shard": shard, "folder": str(folder), "series": result.summary["series"]}
 
 
 def _validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFrame:
