@@ -177,7 +177,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     env = airflow_env.airflow_environ(Settings.from_env())
     request = Request(args.dag_id, args.from_date, args.to_date, args.reprocess_behavior)
-    return create_backfill(env, airflow_env.airflow_bin(), request, args.attempts)
+    return create_backfill(env, request, args.attempts)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -34,7 +34,8 @@ BUCKET, PREFIX = "salescast-celery", "lake"
 WORKERS = ("worker-a", "worker-b")
 DAY = datetime.now(UTC).date() - timedelta(days=1)  # the run the scheduler creates on unpause (catchup off)
 FIRST = DAY - timedelta(days=41)  # six weeks of history
-STORES, ITEMS, SERIES_PER_SHARD = 6, 100, 150  # 600 series -> 4 shards of 7-25 s each on this machine (a kill must land mid-shard)
+# 600 series -> 4 shards of 7-25 s each on this machine: the kill must land mid-shard
+STORES, ITEMS, SERIES_PER_SHARD = 6, 100, 150
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "celery"
 
 # The same product settings for the Celery run and the reference run.
