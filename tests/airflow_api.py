@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 
 class Api:
@@ -25,3 +27,17 @@ class Api:
                 return json.load(response)
         except urllib.error.HTTPError as error:
             raise RuntimeError(f"{method} {path}: {error.code} {error.read().decode()[:500]}") from error
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float, describe: Callable[[], object],
+             every: float = 3) -> object:  # fmt: skip
+    """Poll ``check`` until it returns something truthy; on timeout fail with ``describe()``,
+    which says what the wait saw (run states, task instances)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {describe()}")
+        time.sleep(every)

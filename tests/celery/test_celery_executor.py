@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
 from urllib.parse import quote
 
 import pandas as pd
@@ -25,18 +24,6 @@ from .conftest import BUCKET, DAY, PREFIX, WORKERS, Cluster, day_of, s3_client
 pytestmark = pytest.mark.slow
 
 TABLES = ("forecasts", "metrics", "safety_stock")  # what one forecast run publishes
-
-
-def wait_for(what: str, check: Callable[[], object], timeout: float, describe: Callable[[], object],
-             every: float = 2) -> object:  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {describe()}")
-        time.sleep(every)
 
 
 def read_s3_parquet(endpoint: str, key: str) -> pd.DataFrame:
@@ -54,7 +41,7 @@ def sorted_frame(frame: pd.DataFrame) -> pd.DataFrame:
 # depending on the one before; splitting it would restart the cluster or share state between tests.
 @pytest.mark.timeout(900)
 def test_shards_share_two_workers_and_survive_a_killed_worker(cluster: Cluster):  # noqa: PLR0915
-    from tests.airflow_api import Api
+    from tests.airflow_api import Api, wait_for
 
     api = Api(cluster.url, cluster.token)
     reference = cluster.reference

@@ -20,8 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -57,17 +55,6 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def wait_for(what: str, check: Callable[[], object], timeout: float, describe: Callable[[], object]) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {describe()}")
-        time.sleep(3)
-
-
 @pytest.fixture
 def e2e_env(tmp_path, monkeypatch):
     home = tmp_path / "home"
@@ -99,7 +86,7 @@ def e2e_env(tmp_path, monkeypatch):
 def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noqa: C901, PLR0915
     from salescast.config import Settings
     from salescast_dev.airflow_stack import AirflowStack
-    from tests.airflow_api import Api
+    from tests.airflow_api import Api, wait_for
 
     _home, base = e2e_env
     settings = Settings.from_env()
