@@ -60,16 +60,8 @@ def curated_ready(ds: str) -> bool:
 
 def load_history(lake: Lake, day: date, history_days: int) -> tuple[pd.DataFrame, list[str]]:
     """Published sales_daily partitions in (day - history_days, day]; unpublished ones are skipped."""
-    frames, days = [], []
-    for offset in range(history_days - 1, -1, -1):
-        current = day - timedelta(days=offset)
-        partition = lake.curated_dir(current)
-        if is_published(partition):
-            frames.append(lake.read_parquet(partition / DATA_FILE))
-            days.append(current.isoformat())
-    if not frames:
-        raise FileNotFoundError(f"no published sales_daily partitions up to {day}")
-    return pd.concat(frames, ignore_index=True), days
+    files, days = history_files(lake, day, history_days)
+    return pd.concat([lake.read_parquet(f) for f in files], ignore_index=True), days
 
 
 def _staging(lake: Lake, day: date, run_id: str) -> ObjectStoragePath:
