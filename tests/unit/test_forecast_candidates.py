@@ -19,6 +19,8 @@ from salescast.forecast.engine import (
     ForecastConfig,
     ForecastInputError,
     _combination,
+    _paths,
+    _top_pool,
     forecast_series,
     run_forecast,
     season_length,
@@ -144,6 +146,57 @@ def test_combination_competes_in_the_bake_off():
     assert set(only.candidates) == {"ets_damped"}  # a combination needs two members
     with pytest.raises(ForecastInputError, match="unknown candidate"):
         ForecastConfig(candidates=("prophet",))
+
+
+# ---- forecast pooling (top3) ----------------------------------------------------------
+
+
+def _scored(name: str, loss: float, points: list[list[float]], final: list[float]) -> CandidateResult:
+    result = _result(name, points, final)
+    result.sums.ql[:] = loss
+    return result
+
+
+def test_top_pool_is_the_mean_of_the_three_lowest_backtest_losses():
+    actuals, levels = np.array([[2.0, 2.0]]), np.ones(1)
+    results = [
+        _scored("seasonal_naive", 9.0, [[100.0, 100.0]], [100.0, 100.0]),  # worst: left out
+        _scored("ets_damped", 1.0, [[1.0, 1.0]], [10.0, 10.0]),
+        _scored("theta", 3.0, [[4.0, 1.0]], [40.0, 10.0]),
+        _scored("autoreg", 2.0, [[1.0, 4.0]], [10.0, 40.0]),
+        _scored(models.COMBO, 0.5, [[0.0, 0.0]], [0.0, 0.0]),  # a combination is no member
+    ]
+    pooled = _top_pool(results, actuals, levels, 1.0, ForecastConfig(horizon=2, quantiles=(0.5,)))
+    assert pooled.name == models.TOP
+    assert pooled.members == ("ets_damped", "autoreg", "theta")  # by backtest loss
+    np.testing.assert_allclose(pooled.points, [[2.0, 2.0]])  # (1 + 1 + 4) / 3, (1 + 4 + 1) / 3
+    np.testing.assert_allclose(pooled.final, [20.0, 20.0])
+    assert pooled.sums.ql.sum() == pytest.approx(0.0)  # it hits the actuals exactly
+    assert _top_pool(results[:2] + results[4:], actuals, levels, 1.0, ForecastConfig(horizon=2)) is None
+
+
+def test_top_pool_competes_and_its_older_windows_come_from_its_members():
+    rng = np.random.default_rng(11)
+    t = np.arange(730)
+    y = 50 + 10 * np.sin(2 * np.pi * t / 7) + np.cumsum(rng.normal(0, 1, 730)) + rng.normal(0, 4, 730)
+    outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14))
+    assert models.TOP in outcome.candidates
+    two = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14, candidates=("theta", "autoreg", "top3")))
+    assert set(two.candidates) == {"theta", "autoreg"}  # three members or no pool
+
+    ctx, origins = models.Context(m=7), [600, 614]
+    pooled = CandidateResult(
+        models.TOP, ScoreSums((0.5,)), np.zeros((1, 14)), np.zeros(14), ("theta", "autoreg", "seasonal_naive")
+    )
+    expected = np.mean(
+        [
+            models.theta(y, origins, 14, ctx),
+            models.autoreg(y, origins, 14, ctx),
+            models.seasonal_naive(y, origins, 14, ctx),
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose(_paths(pooled, [], y, origins, 14, ctx), expected)
 
 
 # ---- holidays ------------------------------------------------------------------------

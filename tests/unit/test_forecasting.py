@@ -105,6 +105,22 @@ def test_short_and_constant_series_fall_back_cleanly():
     np.testing.assert_allclose(constant.quantiles, 4.0)
 
 
+def test_a_short_seasonal_series_gets_seasonal_naive_with_a_band_both_ways():
+    """30 months: a season to copy, too few for two backtest windows. Every seasonal change
+    is +24 (one year of growth); the forecast repeats the last season (no drift) and the
+    band reaches 24 either side: one year's change does not say where the next goes."""
+    t = np.arange(30)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 2 * t
+    outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=12, freq="M"))
+    assert outcome.model == "seasonal_naive"
+    assert outcome.reason.startswith("short history: 30 periods")
+    last_season = y[-12:]
+    np.testing.assert_allclose(outcome.quantiles[1], last_season)
+    np.testing.assert_allclose(outcome.quantiles[0], last_season - 24)
+    np.testing.assert_allclose(outcome.quantiles[2], last_season + 24)
+    np.testing.assert_allclose(outcome.mean, last_season)
+
+
 def test_intermittent_series_get_the_intermittent_methods():
     rng = np.random.default_rng(1)
     wins = collections.Counter()

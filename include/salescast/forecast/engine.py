@@ -59,7 +59,7 @@ class ForecastConfig:
         except UnknownCountry as error:
             raise ForecastInputError(str(error)) from None
         if self.candidates is not None:
-            unknown = set(self.candidates) - {c.name for c in models.CANDIDATES} - {models.COMBO}
+            unknown = set(self.candidates) - {c.name for c in models.CANDIDATES} - {models.COMBO, models.TOP}
             if unknown:
                 raise ForecastInputError(f"unknown candidate models: {sorted(unknown)}")
 
@@ -371,6 +371,7 @@ class CandidateResult:
     sums: ScoreSums
     points: np.ndarray  # [windows, h]
     final: np.ndarray  # [h]
+    members: tuple[str, ...] = ()  # candidates averaged into a pooled forecast (top3)
 
 
 @dataclass
@@ -430,13 +431,20 @@ def _score(
 
 
 def _short_history(y: np.ndarray, m: int, cfg: ForecastConfig, key: tuple[str, str], reason: str) -> SeriesOutcome:
-    """Too short for two backtest windows: seasonal naive once a whole season exists (its
-    band from the seasonal differences seen so far), the recent mean before that."""
+    """Too short for two backtest windows: seasonal naive once a whole season exists, the
+    recent mean before that.
+
+    The band comes from the seasonal changes seen so far, taken both ways round: they are
+    changes between the same one or two years, a single draw of how far a year moves the
+    level, and say nothing of which way the next one goes. Centred on their median instead
+    (seasonal naive with drift) the forecast carried 2016's growth into 2017's fall on
+    avocado sales and 2015's into 2016's on Chicago weekly ridership (bench/RESULTS.md)."""
     if m <= 1 or y.size < m + 4:
         return _fallback(y, cfg, "recent_mean", reason, key)
     point = np.resize(y[-m:], cfg.horizon)
-    diffs = y[m:] - y[:-m]
-    offset = calibration.conformal_quantiles(diffs, cfg.quantiles)[:, None] * np.ones(cfg.horizon)
+    changes = y[m:] - y[:-m]
+    either_way = np.concatenate([changes, -changes])
+    offset = calibration.conformal_quantiles(either_way, cfg.quantiles)[:, None] * np.ones(cfg.horizon)
     quantiles = calibration.assemble(point, offset)
     return SeriesOutcome(key[0], key[1], "seasonal_naive", reason, quantiles, np.clip(point, 0, None), y)
 
@@ -478,7 +486,7 @@ def forecast_series(
         outcome = _fallback(y, cfg, "recent_mean", "every candidate failed: " + "; ".join(skipped.values()), key)
         outcome.skipped = skipped
         return outcome
-    best = min(results, key=lambda r: float(r.sums.ql.sum()))
+    best = min(results, key=_total_loss)
     ran = [r.name for r in results]
     points, actuals, levels = _calibration_windows(y, origins, best, ran, ctx, cfg.freq)
     scaled = (actuals - points) / levels[:, None]
@@ -488,7 +496,7 @@ def forecast_series(
         store_id=key[0],
         item_id=key[1],
         model=best.name,
-        reason="lowest backtest mean wQL" + (" (intermittent)" if intermittent else ""),
+        reason=_chosen_because(best, intermittent),
         quantiles=final_q,
         mean=np.clip(best.final, 0, None),
         history=None,  # lead_errors size the safety stock: 10k histories need not cross processes
@@ -501,6 +509,11 @@ def forecast_series(
         residuals=scaled,
         point=best.final,
     )
+
+
+def _chosen_because(best: CandidateResult, intermittent: bool) -> str:
+    pool = f": mean of {', '.join(best.members)}" if best.members else ""
+    return "lowest backtest mean wQL" + pool + (" (intermittent)" if intermittent else "")
 
 
 def _windows(y: np.ndarray, origins: Sequence[int], h: int, freq: str) -> tuple[np.ndarray, np.ndarray]:
@@ -532,15 +545,44 @@ def _bake_off(
     combined = _combination(results)
     if combined is not None and (allowed is None or models.COMBO in allowed):
         results.append(_score(models.COMBO, *combined, actuals, levels, scale, cfg))
+    if allowed is None or models.TOP in allowed:
+        pooled = _top_pool(results, actuals, levels, scale, cfg)
+        if pooled is not None:
+            results.append(pooled)
     return results, skipped
 
 
-def _paths(name: str, ran: Sequence[str], y: np.ndarray, origins: list[int], h: int, ctx: models.Context) -> np.ndarray:
-    """One candidate's (or the combination's) forecasts from other origins."""
+def _top_pool(
+    results: list[CandidateResult], actuals: np.ndarray, levels: np.ndarray, scale: float, cfg: ForecastConfig
+) -> CandidateResult | None:
+    """Mean of the TOP_SIZE single candidates with the lowest backtest wQL (ties: the order
+    of models.CANDIDATES), scored like any candidate; None when fewer ran."""
+    singles = sorted((r for r in results if not r.members and r.name != models.COMBO), key=_total_loss)
+    if len(singles) < models.TOP_SIZE:
+        return None
+    best = singles[: models.TOP_SIZE]
+    points = np.mean([r.points for r in best], axis=0)
+    final = np.mean([r.final for r in best], axis=0)
+    pooled = _score(models.TOP, points, final, actuals, levels, scale, cfg)
+    pooled.members = tuple(r.name for r in best)
+    return pooled
+
+
+def _total_loss(result: CandidateResult) -> float:
+    return float(result.sums.ql.sum())
+
+
+def _paths(
+    best: CandidateResult, ran: Sequence[str], y: np.ndarray, origins: list[int], h: int, ctx: models.Context
+) -> np.ndarray:
+    """The chosen candidate's (or pool's, or the combination's) forecasts from other origins."""
     by_name = {c.name: c for c in models.CANDIDATES}
-    if name != models.COMBO:
-        return by_name[name].forecast(y, origins, h, ctx)
-    members = [m for m in models.COMBO_MEMBERS if m in ran]
+    if best.members:
+        members = list(best.members)
+    elif best.name == models.COMBO:
+        members = [m for m in models.COMBO_MEMBERS if m in ran]
+    else:
+        return by_name[best.name].forecast(y, origins, h, ctx)
     return np.mean([by_name[member].forecast(y, origins, h, ctx) for member in members], axis=0)
 
 
@@ -561,7 +603,7 @@ def _calibration_windows(
     if not extra:
         return best.points, actuals, levels
     try:
-        older = _paths(best.name, ran, y, extra, h, ctx)
+        older = _paths(best, ran, y, extra, h, ctx)
     except models.ModelSkipped:
         return best.points, actuals, levels
     old_actuals, old_levels = _windows(y, extra, h, freq)
