@@ -33,6 +33,9 @@ def test_plain_path_lake_becomes_file_uri(monkeypatch, tmp_path):
         ("SALESCAST_SQL_ENGINE", "postgres", "must be 'duckdb' or 'athena'"),
         ("SALESCAST_LAKE_URI", "gs://bucket/x", "only file:// and s3://"),
         ("SALESCAST_MAX_BAD_ROW_FRACTION", "2", "must be between 0.0 and 1.0"),
+        ("SALESCAST_MAX_SHARDS", "0", "SALESCAST_MAX_SHARDS='0' must be between 1 and 1000000"),
+        ("SALESCAST_MAX_SHARDS", "many", "SALESCAST_MAX_SHARDS='many' is not a number"),
+        ("SALESCAST_SERIES_PER_SHARD", "2.5", "SALESCAST_SERIES_PER_SHARD=2.5 must be a whole number"),
     ],
 )
 def test_bad_settings_name_the_variable(monkeypatch, name, value, message):

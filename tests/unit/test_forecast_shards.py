@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from salescast.config import ConfigError, Settings
+from salescast.config import Settings
 from salescast.forecast import tasks as forecast_tasks
 from salescast.forecast.engine import run_forecast, shard_of
 from salescast.forecast.shards import KeyCodes
@@ -160,18 +160,3 @@ def test_max_shards_defaults_to_airflows_map_length(monkeypatch):
     assert Settings.from_env().max_shards is None
     monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "1024")
     assert forecast_tasks.max_map_length() == 1024
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("SALESCAST_MAX_SHARDS", "0", "SALESCAST_MAX_SHARDS='0' must be between 1 and 1000000"),
-        ("SALESCAST_MAX_SHARDS", "many", "SALESCAST_MAX_SHARDS='many' is not a number"),
-        ("SALESCAST_SERIES_PER_SHARD", "2.5", "SALESCAST_SERIES_PER_SHARD=2.5 must be a whole number"),
-    ],
-)
-def test_bad_shard_settings_name_the_variable(monkeypatch, name, value, message):
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError) as error:
-        Settings.from_env()
-    assert message in str(error.value)
