@@ -209,11 +209,8 @@ class Lake:
         return targets
 
     def upload(self, local: Path, target: ObjectStoragePath) -> None:
-        """Copy a local file to ``target`` (streamed, not read into memory)."""
-        if self.is_local and Path(target.path) == local:
-            return
-        if self.is_local:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        """Copy a local file to ``target`` on an object store (streamed, not read into memory);
+        a local lake writes its files in place and has nothing to upload."""
         target.fs.put_file(str(local), target.path)
 
     def move(self, source: ObjectStoragePath, target: ObjectStoragePath) -> None:

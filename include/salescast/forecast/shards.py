@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import resource
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -123,9 +123,8 @@ def scan_series(paths: Sequence[Path]) -> SeriesScan:
 class Split:
     """Pass 2's result: rows and series per shard (shards without series get no file)."""
 
-    n_shards: int
     series: list[int]
-    rows: list[int] = field(default_factory=list)
+    rows: list[int]
 
 
 class _ShardWriters:
@@ -189,4 +188,4 @@ def split_history(paths: Sequence[Path], scan: SeriesScan, n_shards: int, folder
     finally:
         writers.close()
     series = np.bincount(key_shards, minlength=n_shards).tolist()
-    return Split(n_shards, series, writers.rows)
+    return Split(series, writers.rows)
