@@ -15,6 +15,7 @@ from salescast.forecast import safety_stock as ss
 from salescast.forecast.engine import (
     ForecastConfig,
     ForecastInputError,
+    backtest_plan,
     build_panel,
     forecast_series,
     merge_summaries,
@@ -105,20 +106,54 @@ def test_short_and_constant_series_fall_back_cleanly():
     np.testing.assert_allclose(constant.quantiles, 4.0)
 
 
-def test_a_short_seasonal_series_gets_seasonal_naive_with_a_band_both_ways():
+def test_a_short_seasonal_series_gets_seasonal_naive_with_its_textbook_band():
     """30 months: a season to copy, too few for two backtest windows. Every seasonal change
     is +24 (one year of growth); the forecast repeats the last season (no drift) and the
-    band reaches 24 either side: one year's change does not say where the next goes."""
+    band is normal with sigma = the root mean square change, 24: p10/p90 = -/+ 1.2816 x 24
+    = 30.76 for the first year ahead, x sqrt(2) = 43.50 for the second (fpp3, 5.5)."""
     t = np.arange(30)
     y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 2 * t
-    outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=12, freq="M"))
+    outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=18, freq="M"))
     assert outcome.model == "seasonal_naive"
-    assert outcome.reason.startswith("short history: 30 periods")
-    last_season = y[-12:]
-    np.testing.assert_allclose(outcome.quantiles[1], last_season)
-    np.testing.assert_allclose(outcome.quantiles[0], last_season - 24)
-    np.testing.assert_allclose(outcome.quantiles[2], last_season + 24)
-    np.testing.assert_allclose(outcome.mean, last_season)
+    assert outcome.reason.startswith("short history: 30 periods, a bake-off needs 62")
+    point = np.resize(y[-12:], 18)
+    width = np.r_[np.full(12, 30.757), np.full(6, 43.497)]
+    np.testing.assert_allclose(outcome.quantiles[1], point)
+    np.testing.assert_allclose(outcome.quantiles[0], point - width, atol=1e-3)
+    np.testing.assert_allclose(outcome.quantiles[2], point + width, atol=1e-3)
+    np.testing.assert_allclose(outcome.mean, point)
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "horizon", "expected"),
+    [
+        (365, 7, 7, (4, 30)),  # daily: 4 windows (28 residuals), a bake-off from 16 + 2 x 7 days
+        (150, 52, 13, (0, 158)),  # weekly, 13 ahead: 4 windows span the year, warm-up 106 + 52
+        (158, 52, 13, (4, 158)),
+        (400, 52, 4, (13, 158)),  # 4 weeks ahead: windows raised from 7 to 13 to span the year
+        (40, 12, 12, (0, 50)),  # monthly: two windows of 12 after 26 months of warm-up
+        (60, 1, 13, (3, 36)),  # no season: the windows there is room for, two at least
+    ],
+)
+def test_backtest_windows_span_a_season(n, m, horizon, expected):
+    assert backtest_plan(n, m, ForecastConfig(horizon=horizon)) == expected
+
+
+def test_a_weekly_series_is_chosen_for_only_once_its_backtest_spans_the_year():
+    """150 weeks leave room for three windows of 13 weeks, 39 weeks of one year: seasonal
+    naive, saying why. 160 weeks give four and a bake-off on them."""
+    rng = np.random.default_rng(3)
+    t = np.arange(160)
+    y = 1000 + 300 * np.sin(2 * np.pi * t / 52) + rng.normal(0, 40, t.size)
+    cfg = ForecastConfig(horizon=13, freq="W-SUN")
+    short = forecast_series(y[:150], 0, ("s", "i"), cfg)
+    assert short.model == "seasonal_naive"
+    assert short.reason == "short history: 150 periods, a bake-off needs 158 (two windows or more, spanning a season)"
+    np.testing.assert_allclose(short.quantiles[1], y[150 - 52 : 150 - 39])
+    full = forecast_series(y, 0, ("s", "i"), cfg)
+    assert full.windows == 4
+    assert full.reason.startswith("lowest backtest mean wQL")
+    assert len(full.candidates) >= 4
 
 
 def test_intermittent_series_get_the_intermittent_methods():
