@@ -120,6 +120,7 @@ LABELS = {
 SEASON = {"D": 7, "W-SUN": 52, "M": 12}
 PERIODS_PER_YEAR = {"D": 365, "W-SUN": 52, "M": 12}
 MIN_WINDOWS = 3
+GENERATED_FROM = "Rolling origin, "  # first words of the generated part of the RESULTS.md section
 LEAD_TIME = {"D": 7, "W-SUN": 4, "M": 3}
 PANDAS_FREQ = {"D": "D", "W-SUN": "W-SUN", "M": "ME"}
 FREQ_LABEL = {"D": "D", "W-SUN": "W", "M": "M"}
@@ -977,8 +978,8 @@ def report(results: dict[str, Any], summary: dict[str, Any], run: dict[str, Any]
         f"machine: {run['machine']}, {run['cores']} cores, Python {run['python']}, {run['date']}; "
         f"command: `{run['command']}`; anchors: {run['anchor_versions'] or 'n/a'}",
         "",
-        f"Rolling origin, non-overlapping windows (at most {run['windows']}, as many as leave two years of training, "
-        "at least 3); pooled ratios of sums over series and windows; daily history "
+        f"{GENERATED_FROM}non-overlapping windows (at most {run['windows']}, as many as leave two years of training, "
+        f"at least {MIN_WINDOWS}); pooled ratios of sums over series and windows; daily history "
         "capped at 1096 days; anchor quantiles are not clipped (salescast clips at zero). "
         "Seconds are wall time over all windows (cached anchors: from the run that computed them).",
         "",
@@ -989,11 +990,19 @@ def report(results: dict[str, Any], summary: dict[str, Any], run: dict[str, Any]
 
 
 def write_results_md(path: Path, lines: list[str]) -> None:
-    """Replace an older '## Public accuracy benchmark (...)' section, or append one."""
+    """Replace an older '## Public accuracy benchmark (...)' section, or append one.
+
+    Hand-written notes between the old section's ``machine:`` line and its generated tables
+    (the history of what moved which case) are carried into the new section."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     section = "\n".join(lines).rstrip() + "\n"
     pattern = re.compile(r"^## Public accuracy benchmark \(.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
+    found = pattern.search(text)
+    if found:
+        notes = re.search(rf"^machine:.*?\n(.*?)^{re.escape(GENERATED_FROM)}", found.group(0), re.S | re.M)
+        if notes and notes.group(1).strip():
+            at = section.index("\n" + GENERATED_FROM) + 1
+            section = section[:at] + notes.group(1).lstrip("\n") + section[at:]
         text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
     else:
         text = text.rstrip() + "\n\n" + section

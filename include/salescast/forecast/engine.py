@@ -469,11 +469,10 @@ def backtest_plan(n: int, m: int, cfg: ForecastConfig) -> tuple[int, int]:
     a model that lost a year's February peak to seasonal naive (avocado), and on the short
     real weekly panels seasonal naive was the method to beat (bench/RESULTS.md). The
     configured windows are raised to span a season where it is longer than them."""
-    h = cfg.horizon
-    warmup = _warmup(m)
-    wanted = max(cfg.backtest_windows, -(-m // h))
-    least = max(2, -(-m // h))
-    k = min(wanted, (n - warmup) // h)
+    h, warmup = cfg.horizon, _warmup(m)
+    season = -(-m // h)  # windows that cover one season
+    least = max(2, season)
+    k = min(max(cfg.backtest_windows, season), (n - warmup) // h)
     return (k if k >= least else 0), warmup + least * h
 
 
@@ -584,7 +583,7 @@ def _top_pool(
 ) -> CandidateResult | None:
     """Mean of the TOP_SIZE single candidates with the lowest backtest wQL (ties: the order
     of models.CANDIDATES), scored like any candidate; None when fewer ran."""
-    singles = sorted((r for r in results if not r.members and r.name != models.COMBO), key=_total_loss)
+    singles = sorted((r for r in results if r.name != models.COMBO), key=_total_loss)
     if len(singles) < models.TOP_SIZE:
         return None
     best = singles[: models.TOP_SIZE]
