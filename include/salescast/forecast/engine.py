@@ -389,7 +389,7 @@ class SeriesOutcome:
     lead_errors: np.ndarray | None = None
     intermittent: bool = False
     windows: int = 0
-    level: float = 1.0  # typical size of the series today: what level-scaled errors multiply
+    level: float = 1.0  # typical size of the series today: what level-scaled errors multiply (set for every series)
     residuals: np.ndarray | None = None  # level-scaled errors of the chosen model [windows, h]
     point: np.ndarray | None = None  # its point forecast, before clipping
 
@@ -404,7 +404,12 @@ def _fallback(y: np.ndarray, cfg: ForecastConfig, model: str, reason: str, key: 
         mean = np.full(h, float(np.mean(recent)))
         q = np.repeat(np.quantile(recent, cfg.quantiles)[:, None], h, axis=1)
         q = np.maximum.accumulate(np.clip(q, 0, None), axis=0)
-    return SeriesOutcome(key[0], key[1], model, reason, q, mean, y)
+    return SeriesOutcome(key[0], key[1], model, reason, q, mean, y, level=_today_level(y, cfg))
+
+
+def _today_level(y: np.ndarray, cfg: ForecastConfig) -> float:
+    """The series' typical size now: what its safety stock and bands scale with."""
+    return calibration.level(y, y.size, level_window(cfg.freq))
 
 
 def _combination(results: list[CandidateResult]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -451,7 +456,9 @@ def _short_history(y: np.ndarray, m: int, cfg: ForecastConfig, key: tuple[str, s
     seasons_ahead = np.floor(np.arange(h) / m) + 1
     z = np.array([NormalDist().inv_cdf(tau) for tau in cfg.quantiles])
     quantiles = calibration.assemble(point, z[:, None] * sigma * np.sqrt(seasons_ahead)[None, :])
-    return SeriesOutcome(key[0], key[1], "seasonal_naive", reason, quantiles, np.clip(point, 0, None), y)
+    return SeriesOutcome(
+        key[0], key[1], "seasonal_naive", reason, quantiles, np.clip(point, 0, None), y, level=_today_level(y, cfg)
+    )
 
 
 def _warmup(m: int) -> int:
@@ -812,8 +819,15 @@ def _safety_stocks(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> tu
     rows: list[dict[str, Any]] = []
     covered = total = 0
     for o in outcomes:
-        errors = o.lead_errors if o.lead_errors is not None else ss.history_errors(o.history, cfg.lead_time) / o.level
-        stock = ss.safety_stock(errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent])
+        spread = 0.0
+        if o.lead_errors is not None:
+            errors = o.lead_errors
+        else:  # no backtest: the series' own history, in units of its own level
+            errors = ss.history_errors(o.history, cfg.lead_time) / o.level
+            spread = ss.own_spread(o.history[-28:], cfg.lead_time, cfg.service_level)
+        stock = ss.safety_stock(
+            errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent], spread
+        )
         if o.lead_errors is not None and errors.size:  # out of sample: backtest errors only
             if stock.method == "series_errors":
                 c, t = ss.achieved_service_level(errors, cfg.service_level)

@@ -9,13 +9,18 @@ level, so a growing series is not buffered by the errors of when it was small; t
 quantile is the split-conformal one (calibration.conformal_quantiles), which holds its
 level on few samples where plain interpolation falls short. Series with too few samples
 borrow the pooled errors of comparable series (same intermittent class; the engine pools
-them), and say so in ``method``. The service level the policy *would have achieved* is
-measured out of sample: the buffer estimated on some windows is tested on another.
+them), and say so in ``method``. A series with no lead-time error at all (shorter than
+the lead time) is still sized from its own level: the pooled level-scaled quantile times
+its own level (``pooled_relative_errors``), or without a pool the normal approximation of
+its own day-to-day spread (``own_spread``); never an absolute buffer borrowed from series of
+another scale. The service level the policy *would have achieved* is measured out of
+sample: the buffer estimated on some windows is tested on another.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -31,6 +36,19 @@ def lead_time_errors(points: np.ndarray, actuals: np.ndarray, lead_time: int) ->
     kernel = np.ones(lead_time)
     err = actuals - points
     return np.stack([np.convolve(err[i], kernel, mode="valid") for i in range(k)])
+
+
+def own_spread(history: np.ndarray, lead_time: int, service_level: float) -> float:
+    """Service-level quantile of lead-time demand deviations for a series too short to have
+    any (normal, independent days): z x the day-to-day standard deviation x sqrt(lead time).
+
+    One value has no spread to measure: its own size stands in for the standard deviation
+    (a coefficient of variation of 1, the spread of a new item's first days)."""
+    values = np.asarray(history, dtype=float)
+    if values.size == 0:
+        return 0.0
+    sigma = float(np.std(values, ddof=1)) if values.size > 1 else abs(float(values[0]))
+    return NormalDist().inv_cdf(service_level) * sigma * float(np.sqrt(lead_time))
 
 
 def history_errors(history: np.ndarray, lead_time: int, window: int = 56) -> np.ndarray:
@@ -58,6 +76,7 @@ def safety_stock(
     service_level: float,
     scale: float,
     pooled: tuple[float, float] | None,
+    spread: float = 0.0,
 ) -> SafetyStock:
     """``errors`` are level-scaled; ``scale`` is today's level; ``pooled`` is the service-level
     quantile of comparable series' error *shapes* (errors over their mean absolute size) and
@@ -68,19 +87,31 @@ def safety_stock(
     times the series' own error size. With fewer than MIN_OWN_SAMPLES errors the pooled
     shape alone is used (``pooled_errors``); with none, the pooled level-scaled quantile.
     Without a pool (too few comparable series) a series with fewer than MIN_OWN_SAMPLES
-    errors still gets its own quantile, flagged ``few_errors``: thin evidence."""
+    errors still gets its own quantile, flagged ``few_errors``: thin evidence. With no error
+    at all, the pooled level-scaled quantile times ``scale`` (``pooled_relative_errors``), or
+    without a pool ``spread``, the series' own normal buffer in units (``own_spread``)."""
     samples = errors.ravel()
     size = float(np.mean(np.abs(samples))) if samples.size else 0.0
+    if not samples.size:
+        if pooled is not None:
+            buffer, method = pooled[1] * scale, "pooled_relative_errors"
+        else:
+            buffer, method = spread, "own_spread"
+        return _stock(buffer, forecast_mean, lead_time, method)
     if pooled is None:
-        buffer = float(conformal_quantiles(samples, [service_level])[0]) if samples.size else 0.0
+        buffer = float(conformal_quantiles(samples, [service_level])[0])
         method = "series_errors" if samples.size >= MIN_OWN_SAMPLES else "few_errors"
     elif samples.size >= MIN_OWN_SAMPLES:
         buffer = (float(conformal_quantiles(samples, [service_level])[0]) + pooled[0] * size) / 2
         method = "series_errors"
     else:
-        buffer = pooled[0] * size if samples.size else pooled[1]
+        buffer = pooled[0] * size
         method = "pooled_errors"
-    buffer = max(buffer * scale, 0.0)
+    return _stock(buffer * scale, forecast_mean, lead_time, method)
+
+
+def _stock(buffer: float, forecast_mean: np.ndarray, lead_time: int, method: str) -> SafetyStock:
+    buffer = max(buffer, 0.0)
     demand = float(np.clip(forecast_mean[:lead_time], 0, None).sum())
     return SafetyStock(buffer, demand, demand + buffer, method)
 
