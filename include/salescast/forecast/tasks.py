@@ -22,7 +22,7 @@ from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_
 from salescast.forecast.models import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
 from salescast.lake import FORECASTS, RUN_DATASETS, SALES_DAILY, Lake, partition_day, safe_run_id
-from salescast.publish import DATA_FILE, is_published, publish_partition, read_manifest
+from salescast.publish import DATA_FILE, Staged, commit, is_published, read_manifest, recover
 from salescast.validation import validate
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ DATASETS = tuple(RUN_DATASETS)  # forecasts, metrics, safety_stock: what one run
 
 
 PLAN_FILE = "plan.json"  # the run's days, shard count and series per shard, written once by plan
+COMMIT_JOURNAL = "_COMMIT.json"  # an unfinished publish of the day's run tables (salescast.publish.commit)
+SUMMARY_FILE = "forecast_summary.json"
 DEFAULT_MAX_MAP_LENGTH = 1024  # Airflow's default [core] max_map_length
 
 
@@ -66,6 +68,17 @@ def load_history(lake: Lake, day: date, history_days: int) -> tuple[pd.DataFrame
 
 def _staging(lake: Lake, day: date, run_id: str) -> ObjectStoragePath:
     return lake.staging_dir(FORECASTS, day) / f"run={safe_run_id(run_id)}"
+
+
+def _journal(lake: Lake, day: date) -> ObjectStoragePath:
+    return lake.staging_dir(FORECASTS, day) / COMMIT_JOURNAL
+
+
+def recover_publish(lake: Lake, day: date) -> dict[str, str] | None:
+    """Finish or roll back a publish of ``day`` that an earlier attempt left half done
+    (what was done goes into the run summary)."""
+    recovery = recover(lake, _journal(lake, day))
+    return recovery.to_dict() if recovery else None
 
 
 def history_files(lake: Lake, day: date, history_days: int) -> tuple[list[ObjectStoragePath], list[str]]:
@@ -107,6 +120,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
+    recovered = recover_publish(lake, day)  # before its staged files are cleared away
     files, days = history_files(lake, day, settings.history_days)
     lake.remove_tree(lake.staging_dir(FORECASTS, day))
     staging = _staging(lake, day, run_id)
@@ -131,6 +145,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         "rows": scan.rows,
         "shard_series": {str(i): split.series[i] for i in shards},
         "shard_rows": {str(i): split.rows[i] for i in shards},
+        "recovered_publish": recovered,
     }
     lake.write_json(staging / PLAN_FILE, plan)
     log.info(
@@ -202,12 +217,16 @@ def _validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFra
 
 
 def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine shards, validate with GX, publish forecasts/metrics/safety_stock atomically."""
+    """Combine shards, validate with GX, publish forecasts/metrics/safety_stock and the run
+    summary in one commit (salescast.publish.commit): all of this run, or none of it."""
 
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
     cfg = forecast_config(settings)
+    recovered = recover_publish(lake, day)  # a retry of this task after a half-done commit
+    staging = _staging(lake, day, run_id)
+    plan = lake.read_json(staging / PLAN_FILE)
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in DATASETS}
     summaries = []
     for shard in sorted(shards, key=lambda s: s["shard"]):
@@ -223,6 +242,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         frame.insert(0, "run_date", day)
     dropped = summaries[0].get("dropped_partial_period")
     summary = merge_summaries(summaries) | {"dropped_partial_period": dropped, "run_date": ds, "run_id": run_id}
+    summary["recovered_publish"] = recovered or plan.get("recovered_publish")
     outcome = validate(
         _validation_view(combined["forecasts"], cfg),
         "forecasts",
@@ -233,13 +253,15 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     if not outcome.success:
         problems = outcome.table_failures + sorted({r for rs in outcome.row_reasons.values() for r in rs})
         raise ForecastRejected(f"forecast for {ds} failed validation, nothing published: {'; '.join(problems)}")
-    staging = _staging(lake, day, run_id)
-    for name, frame in combined.items():
+    files = []
+    for name, frame in combined.items():  # everything staged before anything is published
         staged = staging / f"{name}.parquet"
         lake.write_parquet(staged, frame.reset_index(drop=True))
         manifest = {"dataset": name, "run_date": ds, "run_id": run_id, "rows": len(frame)}
-        publish_partition(lake, staged, lake.run_dir(name, day), manifest)
-    lake.write_json(report_dir / "forecast_summary.json", summary)
+        files.append(Staged(str(staged), str(lake.run_dir(name, day) / DATA_FILE), manifest))
+    lake.write_json(staging / SUMMARY_FILE, summary)
+    files.append(Staged(str(staging / SUMMARY_FILE), str(report_dir / SUMMARY_FILE)))
+    commit(lake, _journal(lake, day), run_id, files)
     lake.remove_tree(lake.staging_dir(FORECASTS, day))
     mean_wql = summary["backtest"]["bake_off"].get("mean_wql")
     # XCom is JSON: NaN (no backtest possible, e.g. only short series) is not, so it becomes null
@@ -253,7 +275,7 @@ def write_run_report(ds: str) -> str:
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
-    summary = lake.read_json(lake.reports_dir(day) / "forecast_summary.json")
+    summary = lake.read_json(lake.reports_dir(day) / SUMMARY_FILE)
     manifest = read_manifest(lake, lake.curated_dir(day)) or {}
     history, known_days = load_history(lake, day, min(settings.history_days, 120))  # charts show four months
     return write_report(
