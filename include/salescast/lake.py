@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -199,12 +200,16 @@ class Lake:
             directory.fs.rm(directory.path, recursive=True)
 
     def local_copies(self, paths: list[ObjectStoragePath], folder: Path) -> list[Path]:
-        """Local files holding ``paths``: the files themselves on a local lake, else downloads
-        into ``folder`` (one batched, concurrent ``get`` on S3), for readers that need a file."""
-        if self.is_local:
-            return [Path(p.path) for p in paths]
+        """Local files in ``folder`` holding what ``paths`` hold now, and keeping it if the lake's
+        files are replaced afterwards (a re-publish renames a new file over the old one): hard
+        links on a local lake (a copy across file systems), else downloads (one batched,
+        concurrent ``get`` on S3). A reader that reads its inputs twice reads one version."""
         targets = [folder / f"{n:06d}-{p.name}" for n, p in enumerate(paths)]
-        if paths:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.is_local:
+            for source, target in zip(paths, targets, strict=True):
+                _link_or_copy(Path(source.path), target)
+        elif paths:
             paths[0].fs.get([p.path for p in paths], [str(t) for t in targets])
         return targets
 
@@ -220,6 +225,13 @@ class Lake:
             Path(source.path).replace(target.path)  # atomic rename on POSIX
         else:
             source.fs.mv(source.path, target.path)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copyfile(source, target)
 
 
 def _local_stamps(base: Path, key: str) -> dict[str, str]:

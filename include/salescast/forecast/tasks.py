@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import tempfile
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,8 @@ PLAN_FILE = "plan.json"  # the run's days, shard count and series per shard, wri
 COMMIT_JOURNAL = "_COMMIT.json"  # an unfinished publish of the day's run tables (salescast.publish.commit)
 SUMMARY_FILE = "forecast_summary.json"
 DEFAULT_MAX_MAP_LENGTH = 1024  # Airflow's default [core] max_map_length
+# how long plan waits for a day being re-published to settle before it fails (and retries)
+SNAPSHOT_PATIENCE_S = 120.0
 
 
 class ForecastRejected(Exception):
@@ -84,11 +88,55 @@ def recover_publish(lake: Lake, day: date) -> dict[str, str] | None:
 def history_files(lake: Lake, day: date, history_days: int) -> tuple[list[ObjectStoragePath], list[str]]:
     """Data files and days of the published sales_daily partitions in (day - history_days, day],
     from one listing of the dataset (not a request per day on S3)."""
-    first = (day - timedelta(days=history_days - 1)).isoformat()
-    days = [d for d in lake.published_partitions(SALES_DAILY) if first <= d <= day.isoformat()]
+    days = list(_window(lake.published_stamps(SALES_DAILY), day, history_days))
     if not days:
         raise FileNotFoundError(f"no published sales_daily partitions up to {day}")
     return [lake.curated_dir(date.fromisoformat(d)) / DATA_FILE for d in days], days
+
+
+def _window(stamps: dict[str, str], day: date, history_days: int) -> dict[str, str]:
+    first = (day - timedelta(days=history_days - 1)).isoformat()
+    return {d: stamp for d, stamp in stamps.items() if first <= d <= day.isoformat()}
+
+
+class HistoryChanged(RuntimeError):
+    """The history kept changing (or the run's own day stayed unpublished) while plan copied it."""
+
+
+def snapshot_history(
+    lake: Lake, day: date, history_days: int, folder: Path, patience: float = SNAPSHOT_PATIENCE_S
+) -> tuple[list[Path], list[str]]:
+    """Local copies of the published sales_daily partitions in (day - history_days, day], all
+    as they were at one moment, and their days (the run's own day always among them).
+
+    A day re-published while plan reads (a late file re-ingested) would otherwise give plan's
+    two passes two versions of it: shard files that disagree with the plan's counts, or a plan
+    without its own day (unpublished for the instant of its re-publish). The markers' stamps
+    are listed before and after copying; if any changed, or the day itself is not published,
+    plan logs it, waits and copies again, and fails clearly after ``patience`` seconds."""
+    deadline, pause, attempt = time.monotonic() + patience, 0.5, 0
+    while True:
+        attempt += 1
+        before = _window(lake.published_stamps(SALES_DAILY), day, history_days)
+        if day.isoformat() not in before:
+            problem = f"day {day} is not published (being re-published?)"
+        else:
+            files = [lake.curated_dir(date.fromisoformat(d)) / DATA_FILE for d in before]
+            try:
+                copies = lake.local_copies(files, folder / f"attempt-{attempt}")
+            except FileNotFoundError:  # a partition removed while copying
+                copies = []
+            after = _window(lake.published_stamps(SALES_DAILY), day, history_days)
+            changed = sorted(d for d in before.keys() | after.keys() if before.get(d) != after.get(d))
+            if copies and not changed:
+                return copies, list(before)
+            problem = f"day {', '.join(changed) or 'of the history'} changed while planning"
+        shutil.rmtree(folder / f"attempt-{attempt}", ignore_errors=True)
+        if time.monotonic() + pause > deadline:
+            raise HistoryChanged(f"{problem}; still so after {patience:.0f} s, giving up (the task retries)")
+        log.warning("%s; retrying in %.1f s", problem, pause)
+        time.sleep(pause)
+        pause = min(pause * 2, 10.0)
 
 
 def max_map_length() -> int:
@@ -121,11 +169,14 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
     recovered = recover_publish(lake, day)  # before its staged files are cleared away
-    files, days = history_files(lake, day, settings.history_days)
     lake.remove_tree(lake.staging_dir(FORECASTS, day))
     staging = _staging(lake, day, run_id)
-    with tempfile.TemporaryDirectory(prefix="salescast-plan-") as spool:
-        inputs = lake.local_copies(files, Path(spool) / "in")
+    # a local lake's snapshot is hard links beside the lake (same file system), removed after
+    spool_root = Path(lake.staging_dir(FORECASTS, day).path) if lake.is_local else None
+    if spool_root:
+        spool_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="salescast-plan-", dir=spool_root) as spool:
+        inputs, days = snapshot_history(lake, day, settings.history_days, Path(spool) / "in")
         scan = scan_series(inputs)
         if not scan.codes.size:
             raise ForecastInputError(f"the published sales_daily partitions up to {ds} hold no rows")
