@@ -10,6 +10,9 @@ quarantine bad rows with their reason, and publish `curated/sales_daily/dt=D/` a
 * **Rejection**: an unreadable file, or more than `SALESCAST_MAX_BAD_ROW_FRACTION` invalid
   records, fails the run without publishing and without retries. Fix the input, re-run D.
 * Re-running D replaces D's partition and nothing else.
+* **Expected deliveries**: a store that delivered on most recent days and sent nothing for D
+  is a warning (the day is published, the forecast imputes it); `check_deliveries` mails
+  once if it is still missing `SALESCAST_DELIVERY_SETTLE_SECONDS` after the end of D.
 """
 
 from __future__ import annotations
@@ -28,13 +31,16 @@ settings = Settings.from_env()
 default_args = defaults.default_args(settings)
 
 
+# long on purpose: TaskFlow defines the DAG's five tasks inside its function
 @dag(
     dag_id="sales_ingest",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=defaults.start_date(settings),
     catchup=False,
     max_active_runs=4,
-    dagrun_timeout=timedelta(seconds=settings.sensor_timeout_seconds) + timedelta(hours=2),
+    # waits for landing, then (check_deliveries) for late stores until the settle time after D
+    dagrun_timeout=timedelta(seconds=max(settings.sensor_timeout_seconds, settings.delivery_settle_seconds))
+    + timedelta(hours=2),
     default_args=default_args,
     tags=["salescast", "ingest"],
     doc_md=__doc__,
@@ -72,6 +78,22 @@ def sales_ingest() -> None:
         outlet_events[SALES_DAILY].extra = {"dt": ds, "rows": manifest["rows"]}
         return manifest
 
+    # A store that delivered on most recent days and sent nothing today (salescast.deliveries):
+    # the day is published with a warning; past the settle time, one alert mail. The timeout
+    # leaves a day beyond the settle time for the look that sends it.
+    @task.sensor(
+        mode="reschedule",
+        poke_interval=settings.sensor_poke_seconds,
+        timeout=settings.delivery_settle_seconds + 2 * 86_400,
+        retries=0,
+    )
+    def check_deliveries(ds: str | None = None) -> PokeReturnValue:
+        from salescast.ingest.tasks import delivery_check
+
+        done, detail = delivery_check(ds)
+        print(detail)
+        return PokeReturnValue(is_done=done)
+
     ready = wait_for_landing()
     if settings.is_s3:
         from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
@@ -91,7 +113,7 @@ def sales_ingest() -> None:
             retries=0,
         )
         any_file >> ready
-    publish(validate(archive_raw(ready)))
+    publish(validate(archive_raw(ready))) >> check_deliveries()
 
 
 sales_ingest()

@@ -103,7 +103,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     failed = 0
     for day in _days(args.start, args.end or args.start):
         try:
-            result = ingest_day(lake, day, args.run_id, settings.max_bad_row_fraction)
+            result = ingest_day(lake, day, args.run_id, settings.max_bad_row_fraction, settings.delivery_rule)
             print(f"{day}: published {result.published_rows} rows, quarantined {result.quarantined}")
         except DayRejected as error:
             failed += 1

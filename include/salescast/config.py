@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
+from salescast.deliveries import DeliveryRule
 from salescast.forecast import defaults as forecast_defaults
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -214,7 +215,12 @@ class Settings:
     start_date: date = date(2000, 1, 1)
     # when the forecast for D must be published, from D 00:00 UTC (None: no deadline alert)
     forecast_deadline: timedelta | None = timedelta(days=1, hours=6)
+    # stores that closed for good: never expected to deliver (salescast.deliveries)
+    retired_stores: frozenset[str] = frozenset()
+    # how long after the end of day D an expected store's sales may still arrive before an alert mail
+    delivery_settle_seconds: int = 12 * 3600
 
+    # long on purpose: one line per setting, each validated where it is read
     @classmethod
     def from_env(cls) -> Settings:
         home = Path(_env("SALESCAST_HOME", str(Path.cwd() / ".salescast"))).expanduser().resolve()
@@ -272,6 +278,8 @@ class Settings:
             smtp_conn_id=_matching("SALESCAST_SMTP_CONN_ID", "smtp_default", _CONN_ID, "an Airflow connection id"),
             start_date=_date("SALESCAST_START_DATE", "2000-01-01"),
             forecast_deadline=_deadline("SALESCAST_FORECAST_DEADLINE", "06:00"),
+            retired_stores=frozenset(s.strip() for s in _env("SALESCAST_RETIRED_STORES", "").split(",") if s.strip()),
+            delivery_settle_seconds=_int("SALESCAST_DELIVERY_SETTLE_SECONDS", 12 * 3600, 0, 7 * 86_400),
         )
         _check_horizon(settings)
         return settings
@@ -283,6 +291,10 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def delivery_rule(self) -> DeliveryRule:
+        return DeliveryRule(retired=self.retired_stores)
 
     @property
     def is_s3(self) -> bool:

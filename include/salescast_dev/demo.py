@@ -85,7 +85,7 @@ def _load_history(settings: Settings, lake: Lake, first: date, history_days: int
         # a bar on a terminal; piped or captured output gets the summary line only
         for day in tqdm(days, unit="day", file=sys.stdout, leave=False, disable=not sys.stdout.isatty()):
             try:
-                ingest_day(lake, day, "demo-history", settings.max_bad_row_fraction)
+                ingest_day(lake, day, "demo-history", settings.max_bad_row_fraction, settings.delivery_rule)
             except DayRejected:
                 rejected += 1
     print(

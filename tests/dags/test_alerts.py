@@ -15,7 +15,7 @@ import pytest
 
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
-from salescast.publish import DATA_FILE
+from salescast.publish import DATA_FILE, read_manifest
 from salescast_dev.generate import PanelSpec, write_landing
 
 from ..net import free_port
@@ -173,3 +173,41 @@ def test_a_run_that_fails_without_a_failed_task_alerts_at_dag_level(alert_env):
     (message,) = handler.messages()
     assert message["Subject"] == f"[salescast] sales_forecast run failed for {run_id} (timed_out)"
     assert "timed_out" in html_of(message)
+
+
+def land_fortnight(lake: Lake, day: date, absent_on_day: tuple[str, ...] = ()) -> None:
+    """Stores S1 and S2 deliver one file each for 14 days (ingested directly), then ``day``'s
+    files land without the ``absent_on_day`` stores, for the DAG run to ingest."""
+    for offset in range(14, -1, -1):
+        current = day - timedelta(days=offset)
+        folder = Path(lake.landing_dir(current).path)
+        folder.mkdir(parents=True)
+        for store in ("S1", "S2"):
+            if offset or store not in absent_on_day:
+                (folder / f"{store}.csv").write_text(f"date,store_id,item_id,units\n{current},{store},I1,3\n")
+        (folder / "_READY").write_text("")
+        if offset:
+            ingest_day(lake, current, "bootstrap", 0.25)
+
+
+def test_a_store_missing_past_the_settle_time_sends_one_alert(alert_env, monkeypatch):
+    """The day is published (with the warning) and check_deliveries mails once: past dates are
+    past their settle time at once."""
+    lake, handler = alert_env
+    monkeypatch.setenv("SALESCAST_DELIVERY_SETTLE_SECONDS", "0")
+    day = date(2025, 3, 20)
+    land_fortnight(lake, day, absent_on_day=("S2",))
+    dagrun = run("sales_ingest", day)
+    assert dagrun.state == "success"  # published: the forecast imputes S2, it does not wait for it
+    assert read_manifest(lake, lake.curated_dir(day))["missing_stores"] == ["S2"]
+    (message,) = handler.messages()
+    assert message["Subject"] == f"[salescast] 1 store(s) sent no sales for {day}"
+    assert "sent nothing for 2025-03-20: S2" in html_of(message)
+
+
+def test_every_store_delivered_sends_nothing(alert_env):
+    lake, handler = alert_env
+    day = date(2025, 3, 20)
+    land_fortnight(lake, day)
+    assert run("sales_ingest", day).state == "success"
+    assert handler.messages() == []

@@ -66,7 +66,12 @@ def test_ingest_dag_is_daily_and_time_based(dagbag):
     assert dag.timetable.expression == "0 0 * * *"
     publish = dag.get_task("publish")
     assert [o.uri for o in publish.outlets] == ["salescast://curated/sales_daily"]
-    assert [t.task_id for t in dag.topological_sort()] == ["wait_for_landing", "archive_raw", "validate", "publish"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order == ["wait_for_landing", "archive_raw", "validate", "publish", "check_deliveries"]
+    check = dag.get_task("check_deliveries")  # waits for late stores without holding a worker slot
+    assert check.mode == "reschedule"
+    assert check.timeout > 12 * 3600  # beyond the default settle time, when its one alert goes out
+    assert dag.dagrun_timeout.total_seconds() > 12 * 3600 + 3600
 
 
 def test_forecast_dag_maps_shards_between_plan_and_publish(dagbag):

@@ -1,8 +1,9 @@
 """Forecast accuracy per run date and horizon step: what the ``forecast_accuracy`` view
 (``include/sql/views/forecast_accuracy.sql``) holds, computed from the lake.
 
-Same rules as the view: only target days whose ``sales_daily`` partition is published count, a
-series with no row on such a day sold zero, wQL[t] = 2 * sum(pinball loss) / sum(|y|) and
+Same rules as the view: only (store, target day) pairs with ``sales_daily`` rows count (a day
+not published, or a store whose file was missing, is unknown, not zero), a series of a
+delivering store with no row on such a day sold zero, wQL[t] = 2 * sum(pinball loss) / sum(|y|) and
 WAPE = sum(|y - p50|) / sum(|y|) (null when sum(|y|) is 0), coverage = share of actuals
 within [p10, p90]. Sums are kept per run and step so totals over steps stay exact.
 """
@@ -32,6 +33,8 @@ def parts(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> d
 def run_sums(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
     """Sums per horizon step of one run. ``forecasts``: its rows whose target day is
     published; ``actuals``: the ``sales_daily`` rows of those days."""
+    delivered = actuals[["store_id", "date"]].drop_duplicates()
+    forecasts = forecasts.merge(delivered, on=["store_id", "date"])  # stores that sent nothing: unknown
     if forecasts.empty:
         return pd.DataFrame(columns=["horizon_step", *SUMS])
     sold = actuals.groupby(["store_id", "item_id", "date"], as_index=False)["units"].sum()

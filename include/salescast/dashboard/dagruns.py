@@ -128,7 +128,10 @@ def forecast_overview(lake: Lake, ref: RunRef) -> dict[str, Any]:
     summary = _json(lake, folder / "forecast_summary.json")
     validation = _json(lake, folder / "forecast_validation.json")
     backtest = (summary or {}).get("backtest", {})
-    keep = ("series", "model_mix", "fallbacks", "skipped_models", "imputed_days", "safety_stock", "horizon", "freq")
+    keep = (
+        "series", "model_mix", "fallbacks", "skipped_models", "imputed_days", "imputed_store_days",
+        "missing_stores", "safety_stock", "horizon", "freq",
+    )  # fmt: skip
     return {
         "summary": None
         if summary is None

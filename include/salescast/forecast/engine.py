@@ -11,7 +11,7 @@ recorded reason instead.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -125,14 +125,20 @@ class Panel:
     imputed_days: int = 0
 
 
-def _impute_missing_days(values: np.ndarray, missing: np.ndarray, season: int) -> None:
-    """Days with no data at all (e.g. a rejected ingest) are unknown, not zero sales:
-    fill them from the same weekday a week earlier (or later at the start), in place."""
-    for col in np.flatnonzero(missing):
+def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int) -> None:
+    """Cells with no data (a day not published, or a store whose file was missing that day:
+    ``unknown``, series x day) are unknown, not zero sales: each is filled from the same
+    weekday a week earlier (or later at the start, or a neighbouring day) where that cell is
+    known, in place."""
+    for col in np.flatnonzero(unknown.any(axis=0)):
+        rows = np.flatnonzero(unknown[:, col])
         for source in (col - season, col + season, col - 1, col + 1):
-            if 0 <= source < values.shape[1] and not missing[source]:
-                values[:, col] = values[:, source]
+            if not rows.size:
                 break
+            if 0 <= source < values.shape[1]:
+                known = ~unknown[rows, source]
+                values[rows[known], col] = values[rows[known], source]
+                rows = rows[~known]
 
 
 def _partial_span(
@@ -268,9 +274,13 @@ def _series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.Mult
 
 
 def _daily_grid(
-    frame: pd.DataFrame, last: pd.Timestamp, known_days: pd.DatetimeIndex | None
+    frame: pd.DataFrame,
+    last: pd.Timestamp,
+    known_days: pd.DatetimeIndex | None,
+    unknown_store_days: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int]:
-    """Series x day sums from the first day to ``last`` (and those days); unknown days imputed.
+    """Series x day sums from the first day to ``last`` (and those days); unknown days, and
+    the days a store's file was missing (``unknown_store_days``: ISO day -> store ids), imputed.
 
     ``wide`` has the series as its (sorted) index and no columns: the sums are ``values``."""
     days = pd.date_range(frame["date"].min(), last, freq="D")
@@ -278,14 +288,25 @@ def _daily_grid(
     wide = pd.DataFrame(index=index)
     imputed = 0
     if known_days is not None:
-        unknown = ~days.isin(pd.DatetimeIndex(known_days).normalize())
-        imputed = int(unknown.sum())
-        _impute_missing_days(values, unknown, 7)
+        unknown_days = ~days.isin(pd.DatetimeIndex(known_days).normalize())
+        imputed = int(unknown_days.sum())
+        unknown = np.zeros(values.shape, dtype=bool)
+        unknown[:, unknown_days] = True
+        stores = index.get_level_values("store_id").astype(str)
+        for day, missing in (unknown_store_days or {}).items():
+            at = days.get_indexer([pd.Timestamp(day)])[0]
+            if at >= 0:
+                unknown[stores.isin(list(missing)), at] = True
+        _impute_unknown(values, unknown, 7)
     return wide, days, values, imputed
 
 
 def _period_grid(
-    frame: pd.DataFrame, freq: str, last: pd.Timestamp, known_days: pd.DatetimeIndex | None
+    frame: pd.DataFrame,
+    freq: str,
+    last: pd.Timestamp,
+    known_days: pd.DatetimeIndex | None,
+    unknown_store_days: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex, int, dict[str, Any] | None]:
     """Series x complete week or month sums (days imputed first when some are unknown)."""
     period = "M" if freq == "ME" else freq
@@ -295,7 +316,7 @@ def _period_grid(
     if known_days is None:
         wide = frame.assign(date=ends).pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
     else:  # unknown days are imputed on the daily grid first, then summed into periods
-        wide, days, daily, imputed = _daily_grid(frame, last, known_days)
+        wide, days, daily, imputed = _daily_grid(frame, last, known_days, unknown_store_days)
         day_ends = days.to_period(period).end_time.normalize()
         cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
         wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
@@ -333,11 +354,14 @@ def build_panel(
     freq: str = "D",
     end: pd.Timestamp | None = None,
     known_days: pd.DatetimeIndex | None = None,
+    unknown_store_days: Mapping[str, Sequence[str]] | None = None,
 ) -> Panel:
     """Dense series x period matrix; zeros where a known day has no row for a series.
 
     ``known_days`` lists the days whose data exist (published partitions); other days in the
     range are imputed instead of being read as zero sales. Without it every day counts.
+    ``unknown_store_days`` (ISO day -> store ids, salescast.deliveries) marks the days a store
+    sent nothing though it was expected: its series are imputed on those days too.
 
     Weekly and monthly panels sum the days (imputed ones included) and hold complete periods
     only: a first or last period the days cover in part (:func:`partial_periods`) is left out,
@@ -348,10 +372,10 @@ def build_panel(
     freq = normalize_freq(freq)
     span = None
     if freq == "D":
-        wide, dates, values, imputed = _daily_grid(frame, last, known_days)
+        wide, dates, values, imputed = _daily_grid(frame, last, known_days, unknown_store_days)
     else:
         frame["date"] = frame["date"].dt.normalize()
-        wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days)
+        wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days, unknown_store_days)
         values = wide.to_numpy(dtype=float)
     nonzero = values != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
@@ -696,9 +720,10 @@ def run_forecast(
     n_shards: int = 1,
     end: pd.Timestamp | None = None,
     known_days: pd.DatetimeIndex | None = None,
+    unknown_store_days: Mapping[str, Sequence[str]] | None = None,
 ) -> ForecastResult:
     """Forecast every series (or one shard of them) of a canonical history."""
-    panel = build_panel(history, cfg.freq, end, known_days)
+    panel = build_panel(history, cfg.freq, end, known_days, unknown_store_days)
     keys = list(zip(panel.keys["store_id"], panel.keys["item_id"], strict=True))
     index = [i for i, (s, it) in enumerate(keys) if shard is None or shard_of(s, it, n_shards) == shard]
     jobs = max(1, min(jobs, len(index) or 1))

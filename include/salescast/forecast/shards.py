@@ -97,6 +97,7 @@ class SeriesScan:
     codes: np.ndarray
     first_day: date | None
     rows: int
+    stores: list[frozenset[str]]  # per input file (a day): the stores with rows in it
 
 
 def scan_series(paths: Sequence[Path]) -> SeriesScan:
@@ -104,19 +105,22 @@ def scan_series(paths: Sequence[Path]) -> SeriesScan:
 
     After the first days almost every pair is known: a sorted lookup finds the few new ones."""
     keys, known, rows, first = KeyCodes(), np.empty(0, np.uint64), 0, None
+    stores: list[frozenset[str]] = []
     for path in paths:
         table = _read(path, ("date", "store_id", "item_id"), ids_as_dictionary=True)
         rows += table.num_rows
         if not table.num_rows:
+            stores.append(frozenset())
             continue
         low = pc.min(table.column("date")).as_py()
         first = low if first is None else min(first, low)
         codes = keys.codes(table)
+        stores.append(frozenset(keys.stores.take(pa.array(np.unique(codes >> np.uint64(32)))).to_pylist()))
         at = np.minimum(np.searchsorted(known, codes), max(known.size - 1, 0))
         new = codes[known[at] != codes] if known.size else codes
         if new.size:  # np.union1d hashes the whole set: a sort of the merged array is cheaper
             known = np.sort(np.concatenate([known, np.unique(new)]))
-    return SeriesScan(keys, known, first, rows)
+    return SeriesScan(keys, known, first, rows, stores)
 
 
 @dataclass

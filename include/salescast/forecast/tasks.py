@@ -197,6 +197,8 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         "shard_series": {str(i): split.series[i] for i in shards},
         "shard_rows": {str(i): split.rows[i] for i in shards},
         "recovered_publish": recovered,
+        # days an expected store sent nothing (salescast.deliveries): imputed, not zero sales
+        "missing_store_days": settings.delivery_rule.missing_by_day(dict(zip(days, scan.stores, strict=True))),
     }
     lake.write_json(staging / PLAN_FILE, plan)
     log.info(
@@ -239,6 +241,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
         n_shards=plan["n_shards"],
         end=pd.Timestamp(day),
         known_days=pd.DatetimeIndex(plan["days"]),
+        unknown_store_days=plan.get("missing_store_days"),
     )
     expected = plan["shard_series"][str(shard)]
     if result.summary["series"] != expected:
@@ -294,6 +297,9 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     dropped = summaries[0].get("dropped_partial_period")
     summary = merge_summaries(summaries) | {"dropped_partial_period": dropped, "run_date": ds, "run_id": run_id}
     summary["recovered_publish"] = recovered or plan.get("recovered_publish")
+    missing = plan.get("missing_store_days") or {}
+    summary["imputed_store_days"] = sum(len(stores) for stores in missing.values())
+    summary["missing_stores"] = missing.get(ds, [])
     outcome = validate(
         _validation_view(combined["forecasts"], cfg),
         "forecasts",

@@ -13,11 +13,12 @@ import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
+from salescast.deliveries import DeliveryRule, missing_stores_warning
 from salescast.ingest.parsing import LINE, UnreadableFile, parse_file
 from salescast.ingest.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
 from salescast.lake import (
@@ -29,7 +30,7 @@ from salescast.lake import (
     modified_epoch,
     safe_run_id,
 )
-from salescast.publish import publish_partition
+from salescast.publish import DATA_FILE, publish_partition
 from salescast.validation import SuiteOutcome, render_html, validate
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class IngestResult:
     staged: str | None = None
     quarantine: str | None = None
     report: str | None = None
+    missing_stores: list[str] = field(default_factory=list)  # expected (salescast.deliveries) but absent
 
     @property
     def healthy(self) -> bool:
@@ -324,12 +326,24 @@ def _write_validation_report(lake: Lake, day: date, run_id: str, result: IngestR
     return str(report_dir / "validation.html")
 
 
+def recent_stores(lake: Lake, day: date, lookback_days: int) -> dict[str, frozenset[str]]:
+    """The stores with rows on each published day of the ``lookback_days`` before ``day``
+    (only the ``store_id`` column of each partition is read)."""
+    first = (day - timedelta(days=lookback_days)).isoformat()
+    days = [d for d in lake.published_partitions(SALES_DAILY) if first <= d < day.isoformat()]
+    return {
+        d: frozenset(lake.read_parquet(lake.curated_dir(date.fromisoformat(d)) / DATA_FILE, ["store_id"])["store_id"])
+        for d in days
+    }
+
+
 def standardize_day(
     lake: Lake,
     day: date,
     run_id: str,
     archived: list[ArchivedFile],
     max_bad_fraction: float,
+    deliveries: DeliveryRule | None = None,
 ) -> IngestResult:
     """Parse, map, validate and quarantine the archived files of a day; stage good rows.
 
@@ -355,6 +369,11 @@ def standardize_day(
         max_bad_fraction=max_bad_fraction,
     )
     _problems(result, read, checked, archived)
+    rule = deliveries or DeliveryRule()
+    delivered = frozenset(checked.daily["store_id"]) if len(checked.daily) else frozenset()
+    result.missing_stores = rule.missing(day, delivered, recent_stores(lake, day, rule.lookback_days))
+    if result.missing_stores:
+        result.warnings.append(missing_stores_warning(day, result.missing_stores))
     for warning in read.warnings:
         log.warning("ingest %s: %s", day, warning)
     result.quarantine = _replace_quarantine(lake, day, run_id, read.quarantine)
@@ -387,6 +406,7 @@ def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> d
         "quarantined": result["quarantined"],
         "files": result["files"],
         "quarantine": result.get("quarantine"),
+        "missing_stores": result.get("missing_stores", []),
     }
     partition = lake.curated_dir(day)
     publish_partition(lake, staged, partition, manifest)
@@ -394,10 +414,12 @@ def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> d
     return manifest | {"partition": str(partition)}
 
 
-def ingest_day(lake: Lake, day: date, run_id: str, max_bad_fraction: float) -> IngestResult:
+def ingest_day(
+    lake: Lake, day: date, run_id: str, max_bad_fraction: float, deliveries: DeliveryRule | None = None
+) -> IngestResult:
     """All steps in one call, for the CLI and tests; raises DayRejected if the day is unfit."""
     archived = archive_raw(lake, day)
-    result = standardize_day(lake, day, run_id, archived, max_bad_fraction)
+    result = standardize_day(lake, day, run_id, archived, max_bad_fraction, deliveries)
     if not result.healthy:
         raise DayRejected(f"{day}: " + "; ".join(result.problems))
     publish_day(lake, day, run_id, result.to_dict())

@@ -8,11 +8,14 @@ retry what only a fixed input can cure.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from salescast.config import Settings
+from salescast.deliveries import missing_stores_warning
 from salescast.ingest.pipeline import ArchivedFile, archive_raw, check_landing_ready, publish_day, standardize_day
 from salescast.lake import Lake, partition_day
+from salescast.publish import read_manifest
 
 
 def landing_readiness(ds: str) -> tuple[bool, list[str], str]:
@@ -36,6 +39,7 @@ def validate_landing(ds: str, run_id: str, archived: list[dict[str, Any]]) -> di
         run_id,
         [ArchivedFile(**a) for a in archived],
         settings.max_bad_row_fraction,
+        settings.delivery_rule,
     )
     if not result.healthy:
         raise AirflowFailException(
@@ -48,3 +52,38 @@ def validate_landing(ds: str, run_id: str, archived: list[dict[str, Any]]) -> di
 def publish_curated(ds: str, run_id: str, result: dict[str, Any]) -> dict[str, Any]:
     lake = Lake.from_settings(Settings.from_env())
     return publish_day(lake, partition_day(ds), run_id, result)
+
+
+def delivery_check(ds: str, now: datetime | None = None) -> tuple[bool, str]:
+    """One look at the published day's missing stores (the ``check_deliveries`` sensor).
+
+    Done at once when every expected store delivered, or when a late file has since been
+    re-ingested; while stores are missing it waits until ``SALESCAST_DELIVERY_SETTLE_SECONDS``
+    after the end of the day, then sends one alert mail and is done (the day stays published:
+    the forecast imputes those stores, it does not read them as zero)."""
+    from salescast.ops.alerts import send_mail
+
+    settings = Settings.from_env()
+    lake, day = Lake.from_settings(settings), partition_day(ds)
+    manifest = read_manifest(lake, lake.curated_dir(day)) or {}
+    missing = [s for s in manifest.get("missing_stores") or [] if s not in settings.retired_stores]
+    if not missing:
+        return True, f"every expected store delivered for {ds}"
+    day_end = datetime.combine(day + timedelta(days=1), time(), UTC)
+    settled = day_end + timedelta(seconds=settings.delivery_settle_seconds)
+    if (now or datetime.now(UTC)) < settled:
+        names, until = ", ".join(missing[:20]), f"{settled:%Y-%m-%d %H:%M} UTC"
+        return False, f"{len(missing)} store(s) missing for {ds} ({names}); waiting for them until {until}"
+    warning = missing_stores_warning(ds, missing)
+    sent = send_mail(
+        f"[salescast] {len(missing)} store(s) sent no sales for {ds}",
+        f"<p>{_html(warning)}</p><p>Partition: {_html(str(lake.curated_dir(day)))}</p>",
+        what="missing delivery alert",
+    )
+    return True, f"{warning} (alert mail {'sent' if sent else 'not sent: see the log'})"
+
+
+def _html(text: str) -> str:
+    from html import escape
+
+    return escape(text)

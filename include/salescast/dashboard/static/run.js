@@ -34,10 +34,11 @@
     main.append(panel("Summary",
       o.outputs_of_this_run ? null : el("p", { className: "notice" }, `The report and summary of ${o.day} are from run ${s.run_id}, which replaced this run's.`),
       el("div", { className: "cards" },
-        dl("Run", [["series", num(s.series, 0)], ["horizon", `${s.horizon} (${s.freq})`], ["imputed days", num(s.imputed_days, 0)], ["state", o.state]]),
+        dl("Run", [["series", num(s.series, 0)], ["horizon", `${s.horizon} (${s.freq})`], ["imputed days", num(s.imputed_days, 0)], ["imputed store-days", num(s.imputed_store_days || 0, 0)], ["state", o.state]]),
         dl("Backtest (chosen models)", [["mean wQL", num(bake.mean_wql, 3)], ["WAPE", num(bake.wape, 3)], ["MASE", num(bake.mase, 3)], ["p10-p90 coverage", pct(bake.coverage)]]),
         dl("Seasonal naive", [["mean wQL", num(naive.mean_wql, 3)], ["WAPE", num(naive.wape, 3)], ["coverage", pct(naive.coverage)]]),
         dl("Safety stock", [["target service level", pct(ss.target_service_level)], ["achieved (backtest)", pct(ss.achieved_service_level)], ["lead time", num(ss.lead_time, 0)]])),
+      (s.missing_stores || []).length ? el("p", { className: "notice" }, `Store(s) that usually deliver sent nothing for ${o.day}: ${s.missing_stores.join(", ")}. Their sales are imputed, not read as zero.`) : null,
       el("div", { id: "model-mix", className: "chart small" }),
       table(["dataset", "rows", "published by"], Object.entries(o.published).map(([name, p]) => [name, p ? num(p.rows, 0) : "not published", p ? p.run_id : "–"]), [1])));
     const mix = s.model_mix || {};
