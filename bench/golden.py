@@ -26,19 +26,19 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from salescast.threads import single_threaded_blas  # noqa: E402
+from salescast.threads import single_threaded_blas
 
 single_threaded_blas()
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 TABLES = ("forecasts", "metrics", "safety_stock")
 
