@@ -52,7 +52,7 @@ def accuracy_cases(names: set[str] | None) -> Iterator[tuple[str, Callable[[], d
         if names and case.name not in names:
             continue
         path = accuracy.source_path(case.source)
-        if not path.exists() and case.source != "synthetic":
+        if not path.exists() and case.source not in ("synthetic", "chicago_weekly"):  # those two are derived
             print(f"skip {case.name}: {path} missing (make bench-accuracy caches it)", file=sys.stderr)
             continue
 
@@ -99,7 +99,9 @@ def _sharded(history: pd.DataFrame, freq: str, known: pd.DatetimeIndex, missing:
         for i in range(3)
     ]
     out = {name: pd.concat([getattr(p, name) for p in parts], ignore_index=True) for name in TABLES}
+    # what publish writes: the merged summary and the partial periods the panel left out
     out["summary"] = merge_summaries([p.summary for p in parts])
+    out["summary"]["dropped_partial_period"] = parts[0].summary["dropped_partial_period"]
     return out
 
 
@@ -183,14 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", choices=("save", "check"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "golden")
     parser.add_argument("--cases", help="comma-separated case names (default: all)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the least CPU time counts")
     args = parser.parse_args(argv)
     names = set(args.cases.split(",")) if args.cases else None
     cases = [*accuracy_cases(names), *((n, f) for n, f in synthetic_cases() if not names or n in names)]
     failed, total_before, total_after = 0, 0.0, 0.0
     for name, run in cases:
-        started = time.process_time()  # CPU seconds (jobs=1): fair on a busy machine, unlike wall time
-        outputs = run()
-        seconds = time.process_time() - started
+        seconds = float("inf")
+        for _ in range(args.repeat):
+            started = time.process_time()  # CPU seconds (jobs=1): fair on a busy machine, unlike wall time
+            outputs = run()
+            seconds = min(seconds, time.process_time() - started)
         folder = args.out / name
         if args.mode == "save":
             _save(folder, outputs, seconds)

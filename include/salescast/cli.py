@@ -57,7 +57,7 @@ def _quantile_list(text: str) -> tuple[float, ...]:
 
 
 def _freq(text: str) -> str:
-    from salescast.config import freq_supported
+    from salescast.contracts import freq_supported
 
     if not freq_supported(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not supported: use D, W or W-SUN (any W-XXX), or M")
@@ -257,7 +257,8 @@ def _check_history(path: str, history, args: argparse.Namespace) -> None:  # noq
     """What the engine would raise a pandas traceback for, or silently give a NaN score for."""
     import pandas as pd
 
-    from salescast.forecast.engine import normalize_freq, partial_periods
+    from salescast.contracts import normalize_freq, period_alias
+    from salescast.forecast.panel import partial_periods
 
     if "date" not in history.columns:
         return  # the engine names the missing columns
@@ -273,7 +274,7 @@ def _check_history(path: str, history, args: argparse.Namespace) -> None:  # noq
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
     freq = normalize_freq(args.freq)
-    periods = len(pd.period_range(dates.min(), dates.max(), freq="M" if freq == "ME" else freq))
+    periods = len(pd.period_range(dates.min(), dates.max(), freq=period_alias(freq)))
     dropped = partial_periods(history, freq)  # the engine leaves partial first/last periods out
     periods -= len({str(period) for period in dropped.values() if period})
     if 0 < periods <= args.horizon:  # no complete period at all: the engine says so
@@ -306,9 +307,13 @@ def _score(value: float | None, pattern: str = "{:.3f}") -> str:
 
 
 def _forecast_config(args: argparse.Namespace):
+    """The DAG's builder, with the flags in place of their settings (holidays stay from
+    SALESCAST_HOLIDAYS, as in the DAG)."""
+    from salescast.config import Settings
     from salescast.forecast.engine import ForecastConfig
 
-    return ForecastConfig(
+    return ForecastConfig.from_settings(
+        Settings.from_env(),
         horizon=args.horizon,
         freq=args.freq,
         quantiles=args.quantiles,
@@ -349,7 +354,8 @@ def _partial_note(dropped: dict) -> str | None:
 
 
 def _run_engine(args: argparse.Namespace):
-    from salescast.forecast.engine import ForecastInputError, partial_periods, run_forecast
+    from salescast.forecast.engine import ForecastInputError, run_forecast
+    from salescast.forecast.panel import partial_periods
 
     try:
         config = _forecast_config(args)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
+from salescast.contracts import CATALOG_QUANTILES, SQL_IDENTIFIER, freq_supported, sql_identifier_ok
 from salescast.deliveries import DeliveryRule
 from salescast.forecast import defaults as forecast_defaults
 
@@ -96,10 +97,6 @@ def _quantiles(name: str, default: str) -> tuple[float, ...]:
     return values
 
 
-# The quantile columns of the forecasts table and its views (include/sql) and suites.
-CATALOG_QUANTILES = forecast_defaults.QUANTILES
-
-
 def _countries(name: str) -> tuple[str, ...]:
     """ISO country codes (``GB,US``) whose public holidays become forecast regressors."""
     raw = _env(name, "")
@@ -114,16 +111,7 @@ def _countries(name: str) -> tuple[str, ...]:
     return codes
 
 
-# The forecasting engine's frequency rule (salescast.forecast.engine.normalize_freq),
-# restated here because importing the engine would load pandas at DAG-parse time; a unit
-# test keeps the two in step.
-_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _PERIOD_DAYS = {"D": 1, "W": 7, "M": 31}
-
-
-def freq_supported(value: str) -> bool:
-    text = value.strip().upper()
-    return text in ("D", "M", "ME", "W") or (text.startswith("W-") and text[2:] in _WEEKDAYS)
 
 
 def _freq(name: str, default: str) -> str:
@@ -135,15 +123,13 @@ def _freq(name: str, default: str) -> str:
     return raw
 
 
-# The SQL catalog's identifier rule (salescast.catalog.sql.identifier): Glue/Athena database names.
-_SQL_IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
 _WORKGROUP = re.compile(r"\A[A-Za-z0-9._-]{1,128}\Z")  # Athena's rule for workgroup names
 _CONN_ID = re.compile(r"\A[\w#!()\-.:/\\]{1,250}\Z")  # Airflow's rule for connection ids
 _POOL = re.compile(r"\A[\w.-]{1,256}\Z")  # pool names Airflow can also report in metrics
 
 
 def athena_database_ok(name: str) -> bool:
-    return bool(_SQL_IDENTIFIER.match(name))
+    return sql_identifier_ok(name)
 
 
 def _matching(name: str, default: str, pattern: re.Pattern[str], rule: str) -> str:
@@ -261,7 +247,7 @@ class Settings:
             max_shards=_optional_int("SALESCAST_MAX_SHARDS", 1, 1_000_000),
             forecast_jobs=_int("SALESCAST_FORECAST_JOBS", 1, 1, 256),
             athena_database=_matching(
-                "SALESCAST_ATHENA_DATABASE", "salescast", _SQL_IDENTIFIER, "lower-case letters, digits and _"
+                "SALESCAST_ATHENA_DATABASE", "salescast", SQL_IDENTIFIER, "lower-case letters, digits and _"
             ),
             athena_workgroup=_matching(
                 "SALESCAST_ATHENA_WORKGROUP", "primary", _WORKGROUP, "letters, digits, '.', '_' and '-'"

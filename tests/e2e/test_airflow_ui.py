@@ -217,8 +217,8 @@ def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noq
 
 def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
     """The same input through the package's functions, one day after another, no Airflow."""
-    from salescast.forecast.engine import run_forecast
-    from salescast.forecast.tasks import forecast_config, load_history
+    from salescast.forecast.engine import ForecastConfig, run_forecast
+    from salescast.forecast.tasks import load_history
 
     lake = Lake(root.as_uri())
     shutil.copytree(source, Path(lake.root.path) / "landing" / "sales")
@@ -227,7 +227,8 @@ def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
     for day in days[-8:]:
         history, known = load_history(lake, day, settings.history_days)
         known_days = pd.DatetimeIndex(known)
-        result = run_forecast(history, forecast_config(settings), end=pd.Timestamp(day), known_days=known_days)
+        cfg = ForecastConfig.from_settings(settings)
+        result = run_forecast(history, cfg, end=pd.Timestamp(day), known_days=known_days)
         out = Path(lake.root.path) / "expected-forecasts" / f"{day}.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.forecasts.to_parquet(out, index=False)

@@ -178,11 +178,11 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):  
         pd.testing.assert_frame_equal(
             local.read_parquet(local.curated_dir(day) / DATA_FILE), lake.read_parquet(lake.curated_dir(day) / DATA_FILE)
         )
-    from salescast.forecast.engine import run_forecast
-    from salescast.forecast.tasks import forecast_config, load_history
+    from salescast.forecast.engine import ForecastConfig, run_forecast
+    from salescast.forecast.tasks import load_history
 
     history, days = load_history(local, LAST, 730)
-    expected = run_forecast(history, forecast_config(Settings.from_env()), end=pd.Timestamp(LAST),
+    expected = run_forecast(history, ForecastConfig.from_settings(Settings.from_env()), end=pd.Timestamp(LAST),
                             known_days=pd.DatetimeIndex(days)).forecasts  # fmt: skip
     published = lake.read_parquet(lake.run_dir("forecasts", LAST) / DATA_FILE).drop(columns="run_date")
     pd.testing.assert_frame_equal(expected.reset_index(drop=True), published.reset_index(drop=True), check_dtype=False)

@@ -12,21 +12,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salescast.forecast import calibration, models
+from salescast.forecast import calibration
+from salescast.forecast.backtest import CandidateResult
+from salescast.forecast.bands import build_bands
 from salescast.forecast.calendar import holiday_matrix, period_holiday_matrix
-from salescast.forecast.engine import (
-    CandidateResult,
-    ForecastConfig,
-    ForecastInputError,
-    _combination,
-    _paths,
-    _top_pool,
-    forecast_series,
-    run_forecast,
-    season_length,
-)
+from salescast.forecast.config import season_length
+from salescast.forecast.engine import ForecastConfig, ForecastInputError, run_forecast
 from salescast.forecast.metrics import ScoreSums
+from salescast.forecast.models import registry
+from salescast.forecast.models.base import Context, forecast_paths
 from salescast.forecast.progress import Progress
+from salescast.forecast.selection import _paths
+from salescast.forecast.selection import forecast_series as bake_off_series
+
+
+def forecast_series(y, first, key, cfg):
+    """One series' bake-off, and its band as a run of one series builds it."""
+    outcome = bake_off_series(y, first, key, cfg)
+    build_bands([outcome], cfg)
+    return outcome
+
 
 WEEK = np.array([3.0, 4.0, 5.0, 6.0, 9.0, 14.0, 11.0])
 
@@ -36,112 +41,14 @@ def frame(y: np.ndarray, start: str, freq: str = "D") -> pd.DataFrame:
     return pd.DataFrame({"date": dates, "store_id": "s", "item_id": "i", "units": y})
 
 
-# ---- ar_forecast (numpy OLS AR) ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("lags", "period", "with_exog"),
-    [([1, 2, 3], None, False), (list(range(1, 15)), 7, False), ([1, 2, 7, 14], None, True), ([1, 2], 7, True)],
-)
-def test_ar_forecast_is_statsmodels_autoreg(lags, period, with_exog):
-    """Same model as AutoReg (constant, seasonal dummies, regressors): same forecasts."""
-    from statsmodels.tsa.ar_model import AutoReg
-
-    rng = np.random.default_rng(7)
-    n, h = 400, 30
-    t = np.arange(n + h)
-    y_all = 50 + 10 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 3, n + h).cumsum() * 0.1 + rng.normal(0, 2, n + h)
-    events = (rng.random((n + h, 2)) < 0.05).astype(float) if with_exog else None
-    y_all = y_all + (events @ np.array([15.0, -8.0]) if with_exog else 0)
-    train = y_all[:n]
-    exog, future = (events[:n], events[n:]) if with_exog else (None, None)
-    ours = models.ar_forecast(train, lags, h, period, exog, future)
-    model = AutoReg(train, lags=lags, trend="c", seasonal=period is not None, period=period, exog=exog)
-    theirs = model.fit().predict(start=n, end=n + h - 1, exog_oos=future)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
-
-
-def test_ar_forecast_by_hand():
-    """y[t] = 2 + 0.5 y[t-1] exactly: the fit recovers it and the forecast follows it."""
-    y = [10.0]
-    for _ in range(30):
-        y.append(2 + 0.5 * y[-1])
-    forecast = models.ar_forecast(np.array(y), [1], 3)
-    expected = [2 + 0.5 * y[-1]]
-    for _ in range(2):
-        expected.append(2 + 0.5 * expected[-1])
-    np.testing.assert_allclose(forecast, expected, rtol=1e-9)
-
-
-def test_ar_forecast_refuses_more_parameters_than_observations():
-    with pytest.raises(ValueError, match="observations for"):
-        models.ar_forecast(np.arange(10.0), [1, 2, 3, 4, 5], 2, period=7)
-
-
-# ---- sdiff_ar ------------------------------------------------------------------------
-
-
-def test_sdiff_ar_continues_a_linear_trend_on_top_of_the_season():
-    rng = np.random.default_rng(0)
-    t = np.arange(420)
-    y = 50 + 0.5 * t + np.tile(WEEK * 4, 60) + rng.normal(0, 0.05, 420)
-    paths = models.sdiff_ar(y, [406, 420], 14, models.Context(m=7))
-    # by hand: each day is the same weekday a week earlier plus 7 x 0.5 per week ahead
-    expected = np.array([y[420 - 7 + (j % 7)] + 3.5 * (1 + j // 7) for j in range(14)])
-    np.testing.assert_allclose(paths[1], expected, atol=0.3)
-    np.testing.assert_allclose(paths[0], y[406:420], atol=0.3)  # the backtest origin sees the same law
-
-
-def test_sdiff_ar_is_seasonal_naive_on_a_purely_seasonal_series():
-    y = np.tile(WEEK, 60) + np.random.default_rng(1).normal(0, 0.01, 420)
-    paths = models.sdiff_ar(y, [420], 7, models.Context(m=7))
-    np.testing.assert_allclose(paths[0], y[413:420], atol=0.05)
-
-
-def test_sdiff_ar_skips_short_series():
-    with pytest.raises(models.ModelSkipped, match="too short"):
-        models.sdiff_ar(np.arange(30.0), [30], 7, models.Context(m=7))
-
-
-# ---- ets_log -------------------------------------------------------------------------
-
-
-def test_ets_log_carries_a_season_that_grows_with_the_level():
-    """Multiplicative by construction: y = 100 * 1.01^t * s[t mod 12]. In logs that is a line
-    plus an additive season, so the forecast continues both: by hand, y[n + j]."""
-    season = np.array([0.8, 0.85, 0.9, 1.0, 1.05, 1.1, 1.2, 1.15, 1.0, 0.95, 0.9, 1.1])
-    t = np.arange(132)
-    y = 100 * 1.01**t * season[t % 12]
-    paths = models.ets_log(y, [108, 120], 12, models.Context(m=12))
-    np.testing.assert_allclose(paths[1], y[120:132], rtol=0.03)
-    with pytest.raises(models.ModelSkipped, match="above zero"):
-        models.ets_log(np.r_[y, 0.0], [120], 12, models.Context(m=12))
-
-
-# ---- combination ---------------------------------------------------------------------
-
-
-def _result(name: str, points: list[list[float]], final: list[float]) -> CandidateResult:
-    return CandidateResult(name, ScoreSums((0.5,)), np.array(points), np.array(final))
-
-
-def test_combination_is_the_mean_of_the_members_that_ran():
-    results = [
-        _result("ets_damped", [[1.0, 2.0]], [10.0, 10.0]),
-        _result("theta", [[3.0, 6.0]], [20.0, 40.0]),
-        _result("seasonal_naive", [[100.0, 100.0]], [100.0, 100.0]),  # not a member
-    ]
-    points, final = _combination(results)
-    np.testing.assert_allclose(points, [[2.0, 4.0]])
-    np.testing.assert_allclose(final, [15.0, 25.0])
-    assert _combination(results[:1]) is None  # one member is no combination
+# ---- ensembles in the bake-off ---------------------------------------------------------
 
 
 def test_combination_competes_in_the_bake_off():
     rng = np.random.default_rng(5)
     y = np.tile(WEEK * 10, 60) + rng.normal(0, 3, 420)
     outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14))
-    assert models.COMBO in outcome.candidates
+    assert "combo" in outcome.candidates
     only = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14, candidates=("ets_damped", "combo")))
     assert set(only.candidates) == {"ets_damped"}  # a combination needs two members
     with pytest.raises(ForecastInputError, match="unknown candidate"):
@@ -151,52 +58,21 @@ def test_combination_competes_in_the_bake_off():
 # ---- forecast pooling (top3) ----------------------------------------------------------
 
 
-def _scored(name: str, loss: float, points: list[list[float]], final: list[float]) -> CandidateResult:
-    result = _result(name, points, final)
-    result.sums.ql[:] = loss
-    return result
-
-
-def test_top_pool_is_the_mean_of_the_three_lowest_backtest_losses():
-    actuals, levels = np.array([[2.0, 2.0]]), np.ones(1)
-    results = [
-        _scored("seasonal_naive", 9.0, [[100.0, 100.0]], [100.0, 100.0]),  # worst: left out
-        _scored("ets_damped", 1.0, [[1.0, 1.0]], [10.0, 10.0]),
-        _scored("theta", 3.0, [[4.0, 1.0]], [40.0, 10.0]),
-        _scored("autoreg", 2.0, [[1.0, 4.0]], [10.0, 40.0]),
-        _scored(models.COMBO, 0.5, [[0.0, 0.0]], [0.0, 0.0]),  # a combination is no member
-    ]
-    pooled = _top_pool(results, actuals, levels, 1.0, ForecastConfig(horizon=2, quantiles=(0.5,)))
-    assert pooled.name == models.TOP
-    assert pooled.members == ("ets_damped", "autoreg", "theta")  # by backtest loss
-    np.testing.assert_allclose(pooled.points, [[2.0, 2.0]])  # (1 + 1 + 4) / 3, (1 + 4 + 1) / 3
-    np.testing.assert_allclose(pooled.final, [20.0, 20.0])
-    assert pooled.sums.ql.sum() == pytest.approx(0.0)  # it hits the actuals exactly
-    assert _top_pool(results[:2] + results[4:], actuals, levels, 1.0, ForecastConfig(horizon=2)) is None
-
-
 def test_top_pool_competes_and_its_older_windows_come_from_its_members():
     rng = np.random.default_rng(11)
     t = np.arange(730)
     y = 50 + 10 * np.sin(2 * np.pi * t / 7) + np.cumsum(rng.normal(0, 1, 730)) + rng.normal(0, 4, 730)
     outcome = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14))
-    assert models.TOP in outcome.candidates
+    assert "top3" in outcome.candidates
     two = forecast_series(y, 0, ("s", "i"), ForecastConfig(horizon=14, candidates=("theta", "autoreg", "top3")))
     assert set(two.candidates) == {"theta", "autoreg"}  # three members or no pool
 
-    ctx, origins = models.Context(m=7), [600, 614]
+    ctx, origins = Context(m=7), [600, 614]
     pooled = CandidateResult(
-        models.TOP, ScoreSums((0.5,)), np.zeros((1, 14)), np.zeros(14), ("theta", "autoreg", "seasonal_naive")
+        "top3", ScoreSums((0.5,)), np.zeros((1, 14)), np.zeros(14), ("theta", "autoreg", "seasonal_naive")
     )
-    expected = np.mean(
-        [
-            models.theta(y, origins, 14, ctx),
-            models.autoreg(y, origins, 14, ctx),
-            models.seasonal_naive(y, origins, 14, ctx),
-        ],
-        axis=0,
-    )
-    np.testing.assert_allclose(_paths(pooled, [], y, origins, 14, ctx), expected)
+    members = [forecast_paths(registry.BY_NAME[name], y, origins, 14, ctx) for name in pooled.members]
+    np.testing.assert_allclose(_paths(pooled, y, origins, 14, ctx), np.mean(members, axis=0))
 
 
 # ---- holidays ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from salescast.forecast.engine import ForecastConfig, run_forecast
-from salescast.forecast.models import MODEL_NAMES
+from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.tasks import _validation_view
 from salescast.validation import validate
 from salescast_dev.generate import PanelSpec, simulate_panel

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pytest
 
 from salescast.config import Settings
+from salescast.contracts import shard_of
 from salescast.forecast import tasks as forecast_tasks
-from salescast.forecast.engine import run_forecast, shard_of
+from salescast.forecast.engine import ForecastConfig, run_forecast
 from salescast.forecast.shards import KeyCodes
 from salescast.lake import FORECASTS, Lake
 from salescast.publish import publish_partition
@@ -107,7 +108,7 @@ def test_plan_writes_each_series_once_in_its_shard_and_shards_forecast_as_the_wh
     assert late, "no shard starts after the first day: the anchor would not be exercised"
 
     settings = Settings.from_env()
-    cfg, end = forecast_tasks.forecast_config(settings), pd.Timestamp(DAY)
+    cfg, end = ForecastConfig.from_settings(settings), pd.Timestamp(DAY)
     known = pd.DatetimeIndex(plan["days"])
     for spec in specs:
         out = forecast_tasks.forecast_shard(ds, run_id, spec)

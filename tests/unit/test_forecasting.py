@@ -10,19 +10,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salescast.forecast import calibration, metrics, models
+from salescast.contracts import shard_of
+from salescast.forecast import calibration, metrics
 from salescast.forecast import safety_stock as ss
-from salescast.forecast.engine import (
-    ForecastConfig,
-    ForecastInputError,
-    backtest_plan,
-    build_panel,
-    forecast_series,
-    merge_summaries,
-    run_forecast,
-    shard_of,
-)
+from salescast.forecast.backtest import backtest_plan
+from salescast.forecast.bands import build_bands
+from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
+from salescast.forecast.models import registry
+from salescast.forecast.models.base import Context, ModelSkipped, forecast_paths, guarded
+from salescast.forecast.models.theta import Theta
+from salescast.forecast.panel import build_panel
+from salescast.forecast.selection import forecast_series as bake_off_series
 from salescast_dev.generate import PanelSpec, simulate_panel
+
+
+def forecast_series(y, first, key, cfg):
+    """One series' bake-off, and its band as a run of one series builds it."""
+    outcome = bake_off_series(y, first, key, cfg)
+    build_bands([outcome], cfg)
+    return outcome
+
 
 WEEK = np.array([3.0, 4.0, 5.0, 6.0, 9.0, 14.0, 11.0])
 
@@ -76,11 +83,11 @@ def test_pure_weekly_pattern_is_forecast_nearly_exactly():
     assert outcome.candidates[outcome.model].scores()["mean_wql"] < 1e-6
 
 
-@pytest.mark.parametrize("candidate", [c for c in models.CANDIDATES if not c.intermittent_only])
+@pytest.mark.parametrize("candidate", [c for c in registry.CANDIDATES if not c.intermittent_only])
 def test_each_seasonal_model_learns_a_noisy_weekly_pattern(candidate):
     rng = np.random.default_rng(3)
     y = np.tile(WEEK * 10, 60) + rng.normal(0, 1.0, 420)
-    paths = candidate.forecast(y, [400, 420], 14, models.Context(m=7))
+    paths = forecast_paths(candidate, y, [400, 420], 14, Context(m=7))
     assert paths.shape == (2, 14)
     error = np.abs(paths[0] - y[400:414]).mean()
     assert error < 6.0, f"{candidate.name} mean abs error {error:.2f} on a series with weekly swing 30..140"
@@ -179,14 +186,15 @@ def test_a_model_that_does_not_converge_is_skipped_and_counted(monkeypatch):
         warnings.warn("optimizer failed", ConvergenceWarning, stacklevel=1)
         return np.zeros(3)
 
-    with pytest.raises(models.ModelSkipped, match="did not converge"):
-        models._guarded(noisy, "ets_damped")
+    with pytest.raises(ModelSkipped, match="did not converge"):
+        guarded(noisy, "ets_damped")
 
-    def broken(y, origins, h, ctx):
-        raise models.ModelSkipped("theta: did not converge")
+    class Broken(Theta):
+        def predict(self, train, start, h, ctx, fitted):
+            raise ModelSkipped("theta: did not converge")
 
-    patched = tuple(models.Candidate(c.name, broken) if c.name == "theta" else c for c in models.CANDIDATES)
-    monkeypatch.setattr(models, "CANDIDATES", patched)
+    patched = tuple(Broken() if c.name == "theta" else c for c in registry.CANDIDATES)
+    monkeypatch.setattr(registry, "CANDIDATES", patched)
     history = history_frame({("s", "a"): np.tile(WEEK, 20) + 1, ("s", "b"): np.tile(WEEK, 20) * 2})
     result = run_forecast(history, ForecastConfig(horizon=7))
     assert result.summary["skipped_models"] == {"theta": 2}

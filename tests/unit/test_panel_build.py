@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salescast.forecast.engine import _series_by_day, build_panel
+from salescast.forecast.panel import _series_by_day, build_panel
 
 
 def _messy_history() -> pd.DataFrame:

@@ -19,12 +19,8 @@ import pandas as pd
 import pytest
 
 from salescast.config import REPO_ROOT
-from salescast.forecast.engine import (
-    ForecastConfig,
-    ForecastInputError,
-    build_panel,
-    run_forecast,
-)
+from salescast.forecast.engine import ForecastConfig, ForecastInputError, run_forecast
+from salescast.forecast.panel import build_panel
 
 WEEKDAYS = np.array([80.0, 90.0, 95.0, 100.0, 110.0, 125.0, 100.0])  # Monday..Sunday: 700 a week
 
@@ -116,7 +112,7 @@ def test_the_dag_shape_end_mid_week_with_known_days_targets_the_current_week():
     ],
 )
 def test_rows_that_are_already_one_per_period_are_whole_periods(dates, freq, last_period):
-    from salescast.forecast.engine import partial_periods
+    from salescast.forecast.panel import partial_periods
 
     history = pd.DataFrame({"date": dates.date, "store_id": "s", "item_id": "i", "units": 500.0})
     panel = build_panel(history, freq)
@@ -133,7 +129,7 @@ def test_a_history_without_one_complete_period_is_refused_with_the_reason():
 
 
 def test_partial_periods_names_the_periods_left_out():
-    from salescast.forecast.engine import partial_periods
+    from salescast.forecast.panel import partial_periods
 
     assert partial_periods(daily("2023-01-04", "2024-03-13"), "W") == {
         "leading": {"period_end": "2023-01-08", "first_day": "2023-01-04", "last_day": "2023-01-08",

@@ -12,8 +12,8 @@ FREQS = ["D", "d", " W ", "W", "W-SUN", "w-mon", "W-SAT", "M", "ME", "m", "Q", "
 
 @pytest.mark.parametrize("value", FREQS)
 def test_freq_follows_the_engines_rule(monkeypatch, value):
-    """Same accept/refuse verdict as the forecasting engine (which settings must not import)."""
-    from salescast.forecast.engine import ForecastInputError, normalize_freq
+    """Settings refuse, with the variable's name, what the one frequency rule (salescast.contracts) refuses."""
+    from salescast.contracts import ForecastInputError, normalize_freq
 
     try:
         normalize_freq(value)

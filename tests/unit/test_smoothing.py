@@ -11,7 +11,10 @@ import warnings
 import numpy as np
 import pytest
 
-from salescast.forecast import models, smoothing
+from salescast.forecast import smoothing
+from salescast.forecast.models import ets, registry
+from salescast.forecast.models.base import Context, forecast_paths
+from salescast.forecast.models.theta import Theta
 
 
 def _series(kind: str, n: int, m: int, seed: int) -> np.ndarray:
@@ -104,20 +107,20 @@ def test_candidates_match_the_statsmodels_path(kind, monkeypatch):
     """ets_damped, ets_log and theta give the same backtest paths with the fast paths as
     with statsmodels alone (the fast helpers switched off)."""
     y = _series(kind, 730, 7, 5) + (1.0 if kind != "intermittent" else 0.0)
-    origins, ctx = [702, 709, 716, 723, 730], models.Context(m=7, year=365.25)
+    origins, ctx = [702, 709, 716, 723, 730], Context(m=7, year=365.25)
     names = ("ets_damped", "theta") + (("ets_log",) if np.all(y > 0) else ())
-    fast = {name: getattr(models, name)(y, origins, 7, ctx) for name in names}
-    monkeypatch.setattr(models, "_fast_refilter", lambda *args: None)
-    monkeypatch.setattr(models, "_fast_theta", lambda *args: None)
+    fast = {name: forecast_paths(registry.BY_NAME[name], y, origins, 7, ctx) for name in names}
+    monkeypatch.setattr(ets._HoltWinters, "_fast", lambda *args: None)
+    monkeypatch.setattr(Theta, "_fast", staticmethod(lambda *args: None))
     for name in names:
-        slow = getattr(models, name)(y, origins, 7, ctx)
+        slow = forecast_paths(registry.BY_NAME[name], y, origins, 7, ctx)
         np.testing.assert_allclose(fast[name], slow, rtol=1e-6, atol=1e-6)
 
 
 def test_flat_window_falls_back_to_statsmodels():
     """A window with no variation has a degenerate SES likelihood: the library decides."""
     y = np.r_[np.zeros(400), np.ones(30) * 3.0]
-    assert models._fast_theta(y[:400], 7, 7) is None
+    assert Theta._fast(y[:400], 7, 7) is None
 
 
 @pytest.mark.parametrize(("kind", "n", "m", "seed"), [c for c in CASES if c[1] >= 40])

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from salescast.config import SQL_DIR
+from salescast.contracts import sql_identifier_ok
 from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
-_IDENTIFIER = re.compile(r"\A[a-z_][a-z0-9_]{0,254}\Z")
 _LOCATION = re.compile(r"\A(s3://[a-z0-9.\-]{3,63}(/[A-Za-z0-9_.\-=/]*)?|/[A-Za-z0-9_.\-=/ ]*)\Z")
 
 
@@ -54,7 +54,7 @@ VIEWS = ("forecast_latest", "history_and_forecast", "forecast_accuracy", "safety
 
 
 def identifier(name: str) -> str:
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+    if not sql_identifier_ok(name):
         raise UnsafeSqlValue(f"{name!r} is not a lower-case SQL identifier")
     return name
 

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+from salescast.contracts import CATALOG_QUANTILE_COLUMNS, CATALOG_QUANTILES
+
+QUANTILES = dict(zip(CATALOG_QUANTILE_COLUMNS, CATALOG_QUANTILES, strict=True))  # p10, p50, p90
 SUMS = ["points", "abs_actual", "ql_p10", "ql_p50", "ql_p90", "abs_error", "covered"]
 
 

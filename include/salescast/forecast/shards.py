@@ -5,7 +5,7 @@ shard's memory and time grew with the panel. Here the published ``sales_daily`` 
 read one day at a time, twice: first the ids (how many series, hence how many shards), then
 the rows, which go through a bounded buffer to one ``ParquetWriter`` per shard. Ids are
 dictionary-encoded into global integer codes, so a (store, item) pair is one uint64 and the
-shard (``engine.shard_of``, crc32) is computed once per distinct series, never per row.
+shard (``contracts.shard_of``, crc32) is computed once per distinct series, never per row.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from salescast.forecast.engine import ForecastInputError, shard_of
+from salescast.contracts import ForecastInputError, shard_of
 
 # What a shard needs of a sales_daily row (the engine's REQUIRED columns), typed once.
 HISTORY_SCHEMA = pa.schema(

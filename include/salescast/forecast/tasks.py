@@ -21,7 +21,7 @@ import pandas as pd
 
 from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
-from salescast.forecast.models import MODEL_NAMES
+from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
 from salescast.lake import FORECASTS, RUN_DATASETS, SALES_DAILY, Lake, partition_day, safe_run_id
 from salescast.publish import DATA_FILE, Staged, commit, is_published, read_manifest, recover
@@ -45,18 +45,6 @@ SNAPSHOT_PATIENCE_S = 120.0
 
 class ForecastRejected(Exception):
     """The forecast table broke its contract; nothing was published."""
-
-
-def forecast_config(settings: Settings) -> ForecastConfig:
-    return ForecastConfig(
-        horizon=settings.horizon,
-        freq=settings.freq,
-        quantiles=settings.quantiles,
-        windows=settings.backtest_windows,
-        lead_time=settings.lead_time,
-        service_level=settings.service_level,
-        holidays=settings.holidays,
-    )
 
 
 def curated_ready(ds: str) -> bool:
@@ -232,7 +220,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
     day = partition_day(ds)
     plan = lake.read_json(lake.path(spec["plan"]))
     history = anchored(lake.read_parquet(lake.path(spec["history"])), plan["first_day"])
-    cfg, shard = forecast_config(settings), spec["shard"]
+    cfg, shard = ForecastConfig.from_settings(settings), spec["shard"]
     result = run_forecast(
         history,
         cfg,
@@ -277,7 +265,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     day = partition_day(ds)
-    cfg = forecast_config(settings)
+    cfg = ForecastConfig.from_settings(settings)
     recovered = recover_publish(lake, day)  # a retry of this task after a half-done commit
     staging = _staging(lake, day, run_id)
     plan = lake.read_json(staging / PLAN_FILE)
@@ -344,6 +332,6 @@ def write_run_report(ds: str) -> str:
         safety=lake.read_parquet(lake.run_dir("safety_stock", day) / DATA_FILE),
         summary=summary,
         quarantined=manifest.get("quarantined"),
-        quantiles=forecast_config(settings).quantile_columns,
+        quantiles=ForecastConfig.from_settings(settings).quantile_columns,
         known_days=known_days,
     )
