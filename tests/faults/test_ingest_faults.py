@@ -3,7 +3,7 @@
 For every input record of every case: it is published (summed into its daily row) or
 quarantined with a reason, never both and never neither; money and units are never swapped;
 re-running the day changes nothing (same curated bytes, the same rows in the one quarantine
-file, no new raw copy). The cases are those of tests/unit/test_bad_inputs.py, run through
+file, no new raw copy). The cases are those of tests/unit/ingest/test_bad_inputs.py, run through
 ``salescast.ingest.pipeline.ingest_day`` as the CLI and the tasks do.
 """
 

@@ -16,7 +16,7 @@ in themselves:
   computed in closed form (a linear filter) instead of by a Kalman filter, so the weight
   agrees to the optimizer's tolerance, not bit for bit.
 
-Unit tests compare both with statsmodels (tests/unit/test_smoothing.py).
+Unit tests compare both with statsmodels (tests/unit/forecast/test_smoothing.py).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from salescast.lake import FORECASTS, Lake
 from salescast.publish import publish_partition
 from salescast_dev.generate import PanelSpec, simulate_day
 
-from ..net import point_aws_at
+from ...net import point_aws_at
 
 DAY = date(2025, 3, 26)
 DAYS = 63

@@ -23,7 +23,7 @@ from salescast.ingest.sources import load_sources
 from salescast.ingest.standardize import aggregate_daily, landing_rows
 from salescast.lake import Lake
 
-from .test_ingest import curated
+from .test_pipeline import curated
 
 DAY = date(2025, 3, 3)
 HEADER = "date,store_id,item_id,units,revenue\n"
