@@ -3,7 +3,8 @@ stock, and the actuals that arrived after the run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,6 @@ from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
 from salescast.dashboard.tables import RunTable
 from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK
-
-if TYPE_CHECKING:
-    from salescast.dashboard.store import DashboardStore, Snapshot
 
 METRIC_FIELDS = ["wql_p10", "wql_p50", "wql_p90", "mean_wql", "wape", "mase", "coverage", "points", "n_windows"]
 CANDIDATE_FIELDS = ["model", "chosen", "mean_wql", "wape", "mase", "coverage", "points"]
@@ -97,16 +95,21 @@ def metrics_block(table: RunTable | None, store_id: str, item_id: str) -> dict[s
     return block
 
 
-def detail(store: DashboardStore, snap: Snapshot, store_id: str, item_id: str, run_date: str | None) -> dict[str, Any]:
-    run_dates = snap.run_dates()
-    chosen_run = choose_run(run_dates, run_date)
-    sales = store.sales(snap)
+def detail(
+    store_id: str,
+    item_id: str,
+    run_dates: list[str],
+    chosen_run: str | None,
+    sales: SalesIndex,
+    tables: Mapping[str, RunTable | None],
+) -> dict[str, Any]:
+    """The page of one series from the published sales and the chosen run's tables."""
     code = sales.code(store_id, item_id)
-    forecasts = store.table(snap, FORECASTS, chosen_run) if chosen_run else None
+    forecasts = tables[FORECASTS]
     rows = forecasts.rows(store_id, item_id) if forecasts else pd.DataFrame()
     if code is None and rows.empty:
         raise NotFound(f"unknown series: store_id {store_id!r}, item_id {item_id!r} has no sales and no forecast")
-    safety = store.table(snap, SAFETY_STOCK, chosen_run) if chosen_run else None
+    safety = tables[SAFETY_STOCK]
     safety_rows = safety.rows(store_id, item_id) if safety else pd.DataFrame()
     units = sales.daily(code) if code is not None else np.zeros(len(sales.published))
     return clean(
@@ -117,7 +120,7 @@ def detail(store: DashboardStore, snap: Snapshot, store_id: str, item_id: str, r
             "run_date": chosen_run,
             "history": history_block(sales, units),
             "forecast": forecast_block(rows, sales, code),
-            "metrics": metrics_block(store.table(snap, METRICS, chosen_run) if chosen_run else None, store_id, item_id),
+            "metrics": metrics_block(tables[METRICS], store_id, item_id),
             "safety_stock": _record(safety_rows, SAFETY_FIELDS) if not safety_rows.empty else None,
         }
     )

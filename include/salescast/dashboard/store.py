@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salescast.dashboard import accuracy, history
+from salescast.dashboard import accuracy, history, series
 from salescast.dashboard.history import SalesIndex
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.tables import KEY, RunTable, TableCache
@@ -171,9 +171,12 @@ class DashboardStore:
         )
 
     def series_detail(self, store_id: str, item_id: str, run_date: str | None) -> dict[str, Any]:
-        from salescast.dashboard.series import detail
-
-        return detail(self, self.snapshot(), store_id, item_id, run_date)
+        snap = self.snapshot()
+        run_dates = snap.run_dates()
+        chosen = series.choose_run(run_dates, run_date)
+        datasets = (FORECASTS, SAFETY_STOCK, METRICS)
+        tables = {dataset: self.table(snap, dataset, chosen) if chosen else None for dataset in datasets}
+        return series.detail(store_id, item_id, run_dates, chosen, self.sales(snap), tables)
 
     def accuracy(self) -> dict[str, Any]:
         snap = self.snapshot()
