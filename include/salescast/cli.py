@@ -9,6 +9,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from salescast.config import Settings
 from salescast.forecast import defaults
 
 
@@ -306,14 +307,13 @@ def _score(value: float | None, pattern: str = "{:.3f}") -> str:
     return "n/a" if value is None or value != value else pattern.format(value)
 
 
-def _forecast_config(args: argparse.Namespace):
+def _forecast_config(args: argparse.Namespace, settings: Settings):
     """The DAG's builder, with the flags in place of their settings (holidays stay from
     SALESCAST_HOLIDAYS, as in the DAG)."""
-    from salescast.config import Settings
     from salescast.forecast.engine import ForecastConfig
 
     return ForecastConfig.from_settings(
-        Settings.from_env(),
+        settings,
         horizon=args.horizon,
         freq=args.freq,
         quantiles=args.quantiles,
@@ -353,12 +353,12 @@ def _partial_note(dropped: dict) -> str | None:
     return "left out of training, as a partial period is not one of low sales: " + "; ".join(parts)
 
 
-def _run_engine(args: argparse.Namespace):
+def _run_engine(args: argparse.Namespace, settings: Settings):
     from salescast.forecast.engine import ForecastInputError, run_forecast
     from salescast.forecast.panel import partial_periods
 
     try:
-        config = _forecast_config(args)
+        config = _forecast_config(args, settings)
         history = _read_history(args.history)
         _check_history(args.history, history, args)
         result = run_forecast(history, config, jobs=args.jobs)
@@ -373,7 +373,7 @@ def _run_engine(args: argparse.Namespace):
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    result = _run_engine(args)
+    result = _run_engine(args, Settings.from_env())
     if result is None:
         return 2
     out = Path(args.out)
@@ -391,7 +391,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    result = _run_engine(args)
+    result = _run_engine(args, Settings.from_env())
     if result is None:
         return 2
     unscored = _unscored(result, args)

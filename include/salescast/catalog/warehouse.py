@@ -44,16 +44,14 @@ class LakeDuckDBHook(DuckDBHook):
         register_lake(conn, self.lake)
 
 
-def connect(settings: Settings | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse that can read its views, whatever the lake (the demo,
     tests and users' notebooks open it this way; ``duckdb`` on the command line reads a
     ``file://`` lake's warehouse only)."""
     import duckdb
 
-    from salescast.config import Settings
     from salescast.lake import Lake
 
-    settings = settings or Settings.from_env()
     # never download or autoload an extension: the lake's filesystem is registered instead
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     connection = duckdb.connect(str(settings.warehouse_path), read_only=read_only, config=config)

@@ -14,12 +14,11 @@ from salescast.config import Settings
 from salescast.ops.alerts import notify_failure
 
 
-def default_args(settings: Settings | None = None, **overrides: Any) -> dict[str, Any]:
+def default_args(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Transient failures (storage, network) retry with exponential back-off, from
     ``SALESCAST_RETRY_DELAY_SECONDS`` up to 15 minutes; rejections of bad data raise
     AirflowFailException in the task and skip the retries. Only the last failed try alerts
     (``on_failure_callback``), so one failed task means one mail."""
-    settings = settings or Settings.from_env()
     return {
         "owner": "salescast",
         "retries": settings.task_retries,
