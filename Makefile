@@ -26,7 +26,7 @@ $(STAMP): $(REQUIREMENTS) pyproject.toml
 demo: install
 	$(BIN)/python -m salescast demo
 
-test: install chromium celery-services compose-check
+test: install chromium celery-services compose-check lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
@@ -59,6 +59,7 @@ compose-check:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -53,7 +53,10 @@ def connect(settings: Settings, read_only: bool = True) -> duckdb.DuckDBPyConnec
     from salescast.lake import Lake
 
     # never download or autoload an extension: the lake's filesystem is registered instead
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
     connection = duckdb.connect(str(settings.warehouse_path), read_only=read_only, config=config)
     try:
         register_lake(connection, Lake.from_settings(settings))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -28,7 +28,7 @@ STATIC = HERE / "static"
 LAKE_HTML_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 PAGE_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'self'"}
 SortName = Literal["volume", "wql", "wape", "safety_stock", "series"]
-assert set(SortName.__args__) == set(SORTS)  # the route's choices are the store's
+assert set(get_args(SortName)) == set(SORTS)  # the route's choices are the store's
 
 
 def current_store() -> DashboardStore:

@@ -14,7 +14,7 @@ from salescast.dashboard.history import SalesIndex, day_number, iso_days
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
 from salescast.dashboard.tables import RunTable
-from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK
+from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK, Dataset
 
 METRIC_FIELDS = ["wql_p10", "wql_p50", "wql_p90", "mean_wql", "wape", "mase", "coverage", "points", "n_windows"]
 CANDIDATE_FIELDS = ["model", "chosen", "mean_wql", "wape", "mase", "coverage", "points"]
@@ -101,7 +101,7 @@ def detail(
     run_dates: list[str],
     chosen_run: str | None,
     sales: SalesIndex,
-    tables: Mapping[str, RunTable | None],
+    tables: Mapping[Dataset, RunTable | None],
 ) -> dict[str, Any]:
     """The page of one series from the published sales and the chosen run's tables."""
     code = sales.code(store_id, item_id)

@@ -41,8 +41,8 @@ class Snapshot:
     def run_dates(self) -> list[str]:
         return list(self.runs[FORECASTS.folder])
 
-    def stamp(self, dataset: Dataset, run_date: str) -> str | None:
-        return self.runs[dataset.folder].get(run_date)
+    def stamp(self, dataset: Dataset, run_date: str | None) -> str | None:
+        return self.runs[dataset.folder].get(run_date) if run_date else None
 
 
 class DashboardStore:

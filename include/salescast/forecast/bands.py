@@ -25,17 +25,20 @@ MIN_POOL_SERIES = 10
 def build_bands(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> None:
     """Set ``quantiles`` of every outcome that has backtest residuals, in place."""
     for flag in (False, True):
-        group = [o for o in outcomes if o.residuals is not None and o.intermittent == flag]
+        group = [
+            (o, o.residuals, o.point)
+            for o in outcomes
+            if o.residuals is not None and o.point is not None and o.intermittent == flag
+        ]
         if len(group) < MIN_POOL_SERIES:
-            for o in group:
-                o.quantiles = calibration.assemble(o.point, calibration.offsets(o.residuals, cfg.quantiles) * o.level)
+            for o, residuals, point in group:
+                o.quantiles = calibration.assemble(point, calibration.offsets(residuals, cfg.quantiles) * o.level)
             continue
-        standardized = [calibration.standardized(o.residuals)[0] for o in group]
+        standardized = [calibration.standardized(residuals)[0] for _, residuals, _ in group]
         sizes = [max(float(np.mean(np.abs(z))), 1e-12) for z in standardized]
         shape = calibration.conformal_quantiles(
             np.concatenate([z / size for z, size in zip(standardized, sizes, strict=True)]), cfg.quantiles
         )
-        for o, size in zip(group, sizes, strict=True):
-            o.quantiles = calibration.assemble(
-                o.point, calibration.offsets(o.residuals, cfg.quantiles, shape * size) * o.level
-            )
+        for (o, residuals, point), size in zip(group, sizes, strict=True):
+            offsets = calibration.offsets(residuals, cfg.quantiles, shape * size) * o.level
+            o.quantiles = calibration.assemble(point, offsets)

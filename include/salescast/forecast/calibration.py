@@ -37,8 +37,8 @@ def horizon_profile(residuals: np.ndarray) -> np.ndarray:
 def conformal_levels(taus: Sequence[float], n: int) -> np.ndarray:
     """Widen quantile levels away from the median by (n + 1) / n, the split-conformal
     finite-sample correction: with few residuals the plain empirical quantiles are too narrow."""
-    taus = np.asarray(taus, dtype=float)
-    return np.clip(0.5 + (taus - 0.5) * (n + 1) / max(n, 1), 0.0, 1.0)
+    levels = np.asarray(taus, dtype=float)
+    return np.clip(0.5 + (levels - 0.5) * (n + 1) / max(n, 1), 0.0, 1.0)
 
 
 def conformal_quantiles(residuals: np.ndarray, taus: Sequence[float]) -> np.ndarray:
@@ -55,7 +55,7 @@ def conformal_quantiles(residuals: np.ndarray, taus: Sequence[float]) -> np.ndar
             rounding = np.floor if method == "lower" else np.ceil
             out[i] = ordered[int(rounding((ordered.size - 1) * lvl))]
         else:
-            out[i] = np.quantile(residuals, lvl, method=method)
+            out[i] = np.quantile(residuals, lvl, method=method)  # type: ignore[call-overload]  # method is a literal
     return out
 
 

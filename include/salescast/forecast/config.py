@@ -58,7 +58,7 @@ class ForecastConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> ForecastConfig:
         """The one builder: the DAG's tasks and the CLI (whose flags are ``overrides``) alike."""
-        values = {
+        values: dict[str, Any] = {
             "horizon": settings.horizon,
             "freq": settings.freq,
             "quantiles": settings.quantiles,

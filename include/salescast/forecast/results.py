@@ -132,7 +132,7 @@ def forecast_frame(outcomes: Sequence[SeriesOutcome], dates: pd.DatetimeIndex, c
     if not outcomes:
         return pd.DataFrame(columns=["store_id", "item_id", "date", *qcols, "horizon_step", "mean", "model"])
     h, n = cfg.horizon, len(outcomes)
-    quantiles = np.concatenate([o.quantiles.T for o in outcomes])
+    quantiles = np.concatenate([_band(o).T for o in outcomes])
     columns: dict[str, Any] = {
         "store_id": np.repeat(np.array([o.store_id for o in outcomes], dtype=object), h),
         "item_id": np.repeat(np.array([o.item_id for o in outcomes], dtype=object), h),
@@ -147,13 +147,19 @@ def forecast_frame(outcomes: Sequence[SeriesOutcome], dates: pd.DatetimeIndex, c
     return pd.DataFrame(columns)
 
 
+def _band(outcome: SeriesOutcome) -> np.ndarray:
+    if outcome.quantiles is None:
+        raise ValueError(f"series {outcome.store_id}/{outcome.item_id} has no band: build_bands was not run")
+    return outcome.quantiles
+
+
 @dataclass
 class _Backtest:
     """Metric rows per series and model, and the pooled sums behind the summary."""
 
+    chosen: ScoreSums  # sums of each series' chosen model
     rows: list[dict[str, Any]] = field(default_factory=list)
     per_model: dict[str, ScoreSums] = field(default_factory=dict)
-    chosen: ScoreSums | None = None
     skips: dict[str, int] = field(default_factory=dict)
 
 
@@ -198,8 +204,9 @@ def _safety_stocks(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> tu
         if o.lead_errors is not None:
             errors = o.lead_errors
         else:  # no backtest: the series' own history, in units of its own level
-            errors = ss.history_errors(o.history, cfg.lead_time) / o.level
-            spread = ss.own_spread(o.history[-28:], cfg.lead_time, cfg.service_level)
+            history = o.history if o.history is not None else np.zeros(0)
+            errors = ss.history_errors(history, cfg.lead_time) / o.level
+            spread = ss.own_spread(history[-28:], cfg.lead_time, cfg.service_level)
         stock = ss.safety_stock(
             errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent], spread
         )

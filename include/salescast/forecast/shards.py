@@ -135,7 +135,8 @@ class _ShardWriters:
     """One ParquetWriter per shard, opened on its first rows; buffered rows flushed together."""
 
     def __init__(self, folder: Path, n_shards: int) -> None:
-        self.folder, self.writers = folder, {}
+        self.folder = folder
+        self.writers: dict[int, pq.ParquetWriter] = {}
         self.buffers: list[list[pa.Table]] = [[] for _ in range(n_shards)]
         self.rows = [0] * n_shards
         self.buffered = 0

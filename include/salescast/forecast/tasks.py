@@ -166,7 +166,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="salescast-plan-", dir=spool_root) as spool:
         inputs, days = snapshot_history(lake, day, settings.history_days, Path(spool) / "in")
         scan = scan_series(inputs)
-        if not scan.codes.size:
+        if not scan.codes.size or scan.first_day is None:
             raise ForecastInputError(f"the published sales_daily partitions up to {ds} hold no rows")
         n_shards = shard_count(scan.codes.size, settings, max_map_length())
         out = Path(staging.path) if lake.is_local else Path(spool) / "out"

@@ -15,6 +15,7 @@ import io
 import re
 import zlib
 from dataclasses import dataclass, field
+from typing import cast
 
 import pandas as pd
 
@@ -130,7 +131,7 @@ def _header_problem(name: str, problem: HeaderProblem, delimiter: str | None) ->
 
 def _read_csv(
     name: str, text: str, delimiter: str
-) -> tuple[list[str], list[list[str]], list[int], list[MalformedRecord]]:
+) -> tuple[list[str], list[list[str | None]], list[int], list[MalformedRecord]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
@@ -139,7 +140,7 @@ def _read_csv(
         if header is None:
             raise UnreadableFile(name, "no header row: the file has no content")
         header = [h.strip() for h in header]
-        records: list[list[str]] = []
+        records: list[list[str | None]] = []
         lines: list[int] = []
         malformed: list[MalformedRecord] = []
         for record in reader:
@@ -154,7 +155,7 @@ def _read_csv(
                     )
                 )
                 continue
-            records.append(record)
+            records.append(cast("list[str | None]", record))  # no copy per row: the type only widens
             lines.append(reader.line_num)
     except csv.Error as error:
         raise UnreadableFile(name, f"not a readable CSV file near line {reader.line_num}: {error}") from None

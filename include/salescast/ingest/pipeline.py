@@ -189,7 +189,10 @@ def _quarantine_frame(rows: pd.DataFrame, day: date, run_id: str, kind: str, rea
     )[QUARANTINE_COLUMNS]
 
 
-def _file_entries(entries: list[tuple[str, int | None, str, str | None]], day: date, run_id: str, kind: str):
+Entry = tuple[str, int | None, str, str | None]  # source file, line, reason, raw record
+
+
+def _file_entries(entries: list[Entry], day: date, run_id: str, kind: str) -> pd.DataFrame:
     frame = pd.DataFrame(entries, columns=["source_file", LINE, "reason", "raw"])
     frame[LINE] = frame[LINE].astype("Int64")
     frame.insert(0, "run_id", run_id)
@@ -252,14 +255,16 @@ def _read_archived(lake: Lake, day: date, run_id: str, archived: list[ArchivedFi
             read.header_only.append(item.raw)
             read.warnings.append(f"{item.raw}: header only, no data records")
         if parsed.malformed:
-            entries = [(item.raw, m.line_number, m.reason, m.raw) for m in parsed.malformed]
+            entries: list[Entry] = [(item.raw, m.line_number, m.reason, m.raw) for m in parsed.malformed]
             read.quarantine.append(_file_entries(entries, day, run_id, "invalid"))
         if parsed.mapping.aggregate:
             read.aggregating.add(parsed.mapping.name)
         read.rows.append(landing_rows(parsed, day))
     if read.unreadable:
-        entries = [(name, None, f"unreadable file: {why}", None) for name, why in read.unreadable.items()]
-        read.quarantine.append(_file_entries(entries, day, run_id, "unreadable_file"))
+        unreadable: list[Entry] = [
+            (name, None, f"unreadable file: {why}", None) for name, why in read.unreadable.items()
+        ]
+        read.quarantine.append(_file_entries(unreadable, day, run_id, "unreadable_file"))
     return read
 
 

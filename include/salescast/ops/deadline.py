@@ -27,7 +27,8 @@ def forecast_deadline_alerts(settings: Any) -> list[Any]:
     """The ``deadline=`` of ``sales_forecast``: empty when ``SALESCAST_FORECAST_DEADLINE=off``."""
     if settings.forecast_deadline is None:
         return []
-    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+    # airflow.sdk exports these lazily (module __getattr__), which type checkers cannot see
+    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference  # type: ignore[attr-defined]
 
     # the callback is named by its import path: the DAG processor need not import it
     callback = AsyncCallback(CALLBACK_PATH)

@@ -34,12 +34,13 @@ def _exog(ctx: Context, start: int, stop: int, yearly: bool) -> np.ndarray | Non
     return np.hstack(parts) if parts else None
 
 
-def _informative(train_exog: np.ndarray | None) -> np.ndarray | None:
-    """Columns of the training regressors that vary (a holiday never seen cannot be fit)."""
-    if train_exog is None:
-        return None
-    keep = np.ptp(train_exog, axis=0) > 0
-    return keep if keep.any() else None
+def _informative(exog: np.ndarray | None, future: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The regressor columns that vary in training (a holiday never seen cannot be fit), for
+    the training and the future periods; (None, None) when none does."""
+    if exog is None or future is None:
+        return None, None
+    keep = np.ptp(exog, axis=0) > 0
+    return (exog[:, keep], future[:, keep]) if keep.any() else (None, None)
 
 
 def ar_forecast(
@@ -54,23 +55,23 @@ def ar_forecast(
     ``h`` recursive steps: the model of statsmodels' ``AutoReg(trend="c", seasonal=...)``
     (same least-squares fit, same forecasts to rounding), in numpy because the library
     spends most of its time on pandas bookkeeping around a tiny solve."""
-    lags = np.asarray(lags, dtype=int)
-    n, p = len(train), int(lags.max())
+    lag = np.asarray(lags, dtype=int)
+    n, p = len(train), int(lag.max())
     rows = np.arange(p, n)
     det = np.ones((n + h, 1))
     if period is not None and period > 1:  # one dummy per season but the first (the constant)
         season = np.arange(n + h) % period
         det = np.hstack([det, (season[:, None] == np.arange(1, period)[None, :]).astype(float)])
-    if exog is not None:
+    if exog is not None and future is not None:
         det = np.hstack([det, np.vstack([exog, future])])
-    x = np.hstack([det[rows], train[rows[:, None] - lags[None, :]]])
+    x = np.hstack([det[rows], train[rows[:, None] - lag[None, :]]])
     if x.shape[0] < x.shape[1]:
         raise ValueError(f"{x.shape[0]} observations for {x.shape[1]} parameters")
     beta = np.linalg.lstsq(x, train[rows], rcond=None)[0]
     fixed, phi = det[n:] @ beta[: det.shape[1]], beta[det.shape[1] :]
     extended = np.concatenate([train, np.empty(h)])
     for step in range(h):
-        extended[n + step] = fixed[step] + phi @ extended[n + step - lags]
+        extended[n + step] = fixed[step] + phi @ extended[n + step - lag]
     return extended[n:]
 
 
@@ -90,8 +91,7 @@ class AutoReg(Model):
         origin = start + len(train)
         yearly = ctx.year is not None and len(train) >= 2 * ctx.year
         exog, future = _exog(ctx, start, origin, yearly), _exog(ctx, origin, origin + h, yearly)
-        keep = _informative(exog)
-        exog, future = (exog[:, keep], future[:, keep]) if keep is not None else (None, None)
+        exog, future = _informative(exog, future)
         return guarded(lambda: ar_forecast(train, range(1, lags + 1), h, m if dummies else None, exog, future),
                        "autoreg")  # fmt: skip
 
@@ -126,8 +126,7 @@ class SdiffAr(Model):
             ev = ctx.events[start : start + len(train) + h]
             dev = ev[m:] - ev[:-m]
             exog, future = dev[: len(d)], dev[len(d) : len(d) + h]
-            keep = _informative(exog)
-            exog, future = (exog[:, keep], future[:, keep]) if keep is not None else (None, None)
+            exog, future = _informative(exog, future)
         d_hat = guarded(lambda: ar_forecast(d, lags, h, None, exog, future), "sdiff_ar")
         extended = np.concatenate([train, np.empty(h)])
         for step in range(h):  # integrate: y[t] = y[t - m] + d[t]

@@ -95,8 +95,9 @@ class _HoltWinters:
         at a twentieth of its cost); None where only statsmodels applies."""
         if params is None or not np.all(np.isfinite(params)):
             return None
+        level, trend, season, damping = params
         try:
-            out = smoothing.holt_winters(train, *params, self.m, h)
+            out = smoothing.holt_winters(train, level, trend, season, damping, self.m, h)
         except (smoothing.NotApplicable, ArithmeticError, ValueError):
             return None
         if not np.all(np.isfinite(out)):

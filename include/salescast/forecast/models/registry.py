@@ -28,6 +28,6 @@ FALLBACKS = (Zero(), RecentMean(), SeasonalNaiveBand())
 
 BY_NAME: dict[str, Model] = {model.name: model for model in CANDIDATES}
 # What ForecastConfig.candidates may name.
-SELECTABLE = tuple(model.name for model in (*CANDIDATES, *ENSEMBLES))
+SELECTABLE = tuple([model.name for model in CANDIDATES] + [ensemble.name for ensemble in ENSEMBLES])
 # Every value the forecasts table's ``model`` column can hold.
-MODEL_NAMES = tuple(dict.fromkeys(model.name for model in (*CANDIDATES, *ENSEMBLES, *FALLBACKS)))
+MODEL_NAMES = tuple(dict.fromkeys([*SELECTABLE, *(fallback.name for fallback in FALLBACKS)]))
