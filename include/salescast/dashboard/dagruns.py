@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from salescast.csv_safe import csv_chunks
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
-from salescast.lake import RUN_DATASETS, Lake, is_data_file_name, safe_run_id
+from salescast.lake import RUN_DATASETS, Lake, fit_name, is_data_file_name, safe_run_id
 from salescast.publish import read_manifest
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def quarantine_csv(lake: Lake, ref: RunRef) -> Iterator[str]:
 
 
 def csv_name(ref: RunRef) -> str:
-    return f"quarantine_{ref.day.isoformat()}_{safe_run_id(ref.run_id)}.csv"
+    return fit_name(f"quarantine_{ref.day.isoformat()}_{safe_run_id(ref.run_id)}.csv")
 
 
 def read_chunks(path: ObjectStoragePath, size: int = 1 << 20) -> Iterator[bytes]:
