@@ -408,11 +408,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     """Refresh the DuckDB warehouse's tables and views over the lake, local or S3 (what the
     sales_catalog DAG runs)."""
     from salescast.catalog.tasks import refresh_duckdb_catalog
+    from salescast.catalog.warehouse import WarehouseLocked
     from salescast.config import Settings
 
     try:
-        counts = refresh_duckdb_catalog()
-    except ValueError as error:
+        counts = refresh_duckdb_catalog(report=lambda note: print(f"note: {note}", file=sys.stderr))
+    except (ValueError, WarehouseLocked) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for name, rows in counts.items():
