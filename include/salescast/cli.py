@@ -151,9 +151,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
-    """Run the Airflow CLI with salescast's environment (AIRFLOW_HOME under SALESCAST_HOME)."""
+    """Run the Airflow CLI with salescast's environment (AIRFLOW_HOME under SALESCAST_HOME).
+
+    ``dags test DAG D`` (``make run``) holds the lock of (DAG, day) while it runs and says once
+    what a waiting sensor waits for (salescast.ops.dag_test)."""
     from salescast.config import Settings
-    from salescast.ops import airflow_env
+    from salescast.ops import airflow_env, dag_test
 
     settings = Settings.from_env()
     run = _dags_test_date(args.airflow_args)
@@ -162,10 +165,18 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     env = airflow_env.airflow_environ(settings)
+    command = [airflow_env.airflow_bin(), *args.airflow_args]
     if _dags_test_args(args.airflow_args) is not None:
         env = airflow_env.without_deadline(env)
+        command = [sys.executable, "-m", "salescast.ops.dag_test", *args.airflow_args]
+    if run:
+        try:
+            dag_test.hold_run_lock(settings, *run, f"make run DAG={run[0]} DATE={run[1]}")
+        except dag_test.RunInProgress as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     airflow_env.ensure_db(settings)
-    os.execvpe(airflow_env.airflow_bin(), [airflow_env.airflow_bin(), *args.airflow_args], env)
+    os.execvpe(command[0], command, env)
     return 0  # not reached
 
 
@@ -414,11 +425,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     """Refresh the DuckDB warehouse's tables and views over the lake, local or S3 (what the
     sales_catalog DAG runs)."""
     from salescast.catalog.tasks import refresh_duckdb_catalog
+    from salescast.catalog.warehouse import WarehouseLocked
     from salescast.config import Settings
 
     try:
-        counts = refresh_duckdb_catalog()
-    except ValueError as error:
+        counts = refresh_duckdb_catalog(report=lambda note: print(f"note: {note}", file=sys.stderr))
+    except (ValueError, WarehouseLocked) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for name, rows in counts.items():

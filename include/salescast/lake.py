@@ -8,15 +8,17 @@ The layout is documented in ``docs/data-contracts.md``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,6 +33,12 @@ _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart", ".
 READY_MARKER = "_READY"
 SUCCESS_MARKER = "_SUCCESS"
 QUARANTINE_FILE = "rows.parquet"  # one file per day: the bad records of the day's latest ingest run
+# Bytes in one path component on ext4, xfs, tmpfs, ... S3 keys allow more, but names salescast
+# derives stay within it on every lake, so a lake can move between storages.
+NAME_MAX = 255
+RUN_FOLDER = "run="
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,9 +65,39 @@ def partition_day(value: str | date) -> date:
 
 
 def safe_run_id(run_id: str) -> str:
-    """Turn an Airflow run id into a folder name that is safe on every file system."""
+    """Turn an Airflow run id into a folder name that is safe on every file system (``run=``
+    and it fit in :data:`NAME_MAX`: Airflow allows 250 characters, ``salescast ingest --run-id`` more)."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", run_id).strip("-.")
-    return cleaned or "run"
+    return fit_name(cleaned or "run", NAME_MAX - len(RUN_FOLDER))
+
+
+def fit_name(name: str, limit: int = NAME_MAX) -> str:
+    """``name`` if it fits in ``limit`` bytes, else its head, ``~``, a hash of the whole name and
+    its last suffixes (``.csv.gz``, ``.tmp``): a derived or temporary name (a landing name plus
+    a content hash, a run id plus ``.tmp``) never fails with "File name too long", two long
+    names stay distinct, and the kind of file still shows."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= limit:
+        return name
+    digest = hashlib.sha256(encoded).hexdigest()[:16]
+    suffix = "".join(PurePosixPath(name).suffixes[-2:])
+    if len(suffix.encode("utf-8")) > 32:  # not a file type: dots inside a long name
+        suffix = ""
+    head = encoded[: limit - len(digest) - 1 - len(suffix.encode("utf-8"))].decode("utf-8", errors="ignore")
+    return f"{head}~{digest}{suffix}"
+
+
+def json_bytes(payload: Any) -> bytes:
+    return (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
+    return buffer.getvalue()
 
 
 def is_data_file_name(name: str) -> bool:
@@ -93,7 +131,7 @@ class Lake:
         return self.root / "raw" / "sales" / f"dt={day.isoformat()}"
 
     def quarantine_dir(self, day: date, run_id: str) -> ObjectStoragePath:
-        return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / f"run={safe_run_id(run_id)}"
+        return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / f"{RUN_FOLDER}{safe_run_id(run_id)}"
 
     def quarantine_file(self, day: date) -> ObjectStoragePath:
         """The day's quarantined records (``run_id`` column: the run that wrote them)."""
@@ -155,31 +193,56 @@ class Lake:
 
     def ingest_report_dir(self, day: date, run_id: str) -> ObjectStoragePath:
         """``validation.json`` / ``validation.html`` of one ingest run of ``day``."""
-        return self.reports_dir(day) / "ingest" / f"run={safe_run_id(run_id)}"
+        return self.reports_dir(day) / "ingest" / f"{RUN_FOLDER}{safe_run_id(run_id)}"
 
     # ---- io -----------------------------------------------------------------------
     def write_bytes(self, path: ObjectStoragePath, data: bytes) -> None:
-        if self.is_local:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            handle.write(data)
+        """Write ``data`` to ``path`` whole or not at all: a failed write (a full disk) leaves no
+        partial file behind. On S3 one PUT (a multipart upload is aborted when it fails)."""
+        if not self.is_local:
+            path.fs.pipe_file(path.path, data)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("wb") as handle:
+                handle.write(data)
+        except BaseException:
+            Path(path.path).unlink(missing_ok=True)
+            raise
+
+    def replace_file(self, target: ObjectStoragePath, data: bytes, tag: str) -> None:
+        """Put ``data`` at ``target`` so that readers see the old file or the new one, never
+        half: written aside under a temporary name (``.<name>.<tag>.tmp``, within
+        :data:`NAME_MAX`) and moved over ``target``. A failure at either step removes the
+        temporary file: a full disk leaves nothing behind."""
+        pending = target.parent / fit_name(f".{target.name}.{tag}.tmp")
+        try:
+            self.write_bytes(pending, data)
+            self.move(pending, target)
+        except BaseException:
+            self.discard(pending)
+            raise
+
+    def discard(self, path: ObjectStoragePath) -> None:
+        """Remove a file if it is there; failing to (storage still failing) is logged, not raised,
+        so the error that made the caller discard it is the one reported."""
+        try:
+            if path.exists():
+                path.unlink()
+        except OSError as error:
+            log.warning("could not remove %s: %s", path, error)
 
     def write_text(self, path: ObjectStoragePath, text: str) -> None:
         self.write_bytes(path, text.encode("utf-8"))
 
     def write_json(self, path: ObjectStoragePath, payload: Any) -> None:
-        self.write_text(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+        self.write_bytes(path, json_bytes(payload))
 
     def read_json(self, path: ObjectStoragePath) -> Any:
         return json.loads(path.read_bytes())
 
     def write_parquet(self, path: ObjectStoragePath, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
-        self.write_bytes(path, buffer.getvalue())
+        self.write_bytes(path, parquet_bytes(frame))
 
     def read_parquet(self, path: ObjectStoragePath, columns: list[str] | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq
@@ -205,7 +268,7 @@ class Lake:
         files are replaced afterwards (a re-publish renames a new file over the old one): hard
         links on a local lake (a copy across file systems), else downloads (one batched,
         concurrent ``get`` on S3). A reader that reads its inputs twice reads one version."""
-        targets = [folder / f"{n:06d}-{p.name}" for n, p in enumerate(paths)]
+        targets = [folder / fit_name(f"{n:06d}-{p.name}") for n, p in enumerate(paths)]
         folder.mkdir(parents=True, exist_ok=True)
         if self.is_local:
             for source, target in zip(paths, targets, strict=True):

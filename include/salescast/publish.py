@@ -21,7 +21,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from salescast.lake import DATA_FILE, SUCCESS_MARKER, Lake
+from salescast.lake import DATA_FILE, SUCCESS_MARKER, Lake, json_bytes
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -175,19 +175,4 @@ def _promote(lake: Lake, staged: ObjectStoragePath, target: ObjectStoragePath) -
 
 def _mark(lake: Lake, partition: ObjectStoragePath, manifest: dict[str, Any]) -> None:
     """Write ``_SUCCESS`` whole or not at all: aside, then renamed into place."""
-    pending = partition / f".{SUCCESS_MARKER}.pending"
-    try:
-        lake.write_json(pending, manifest)
-    except BaseException:
-        _discard(pending)
-        raise
-    lake.move(pending, partition / SUCCESS_MARKER)
-
-
-def _discard(path: ObjectStoragePath) -> None:
-    """Remove a partly written file (a full disk must not leave it behind)."""
-    try:
-        if path.exists():
-            path.unlink()
-    except OSError:
-        log.warning("could not remove the partly written %s", path)
+    lake.replace_file(partition / SUCCESS_MARKER, json_bytes(manifest), "pending")

@@ -6,7 +6,10 @@ prefix (and its own local folder), so cases never see each other's files.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +47,27 @@ def lake(request, home, monkeypatch):
     lake = Lake.from_settings(Settings.from_env())
     assert lake.is_local == (request.param == "file")
     return lake
+
+
+@pytest.fixture
+def tiny_disk(tmp_path, monkeypatch):
+    """A 4 MB tmpfs as the lake: a real ENOSPC (root only: mounting needs it)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    monkeypatch.setenv("SALESCAST_LAKE_URI", (mount / "lake").as_uri())
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(mount: Path, leave: int) -> Path:
+    """Take all free space of ``mount`` but ``leave`` bytes."""
+    free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+    filler = mount / "filler"
+    with filler.open("ab") as handle:
+        handle.write(b"\0" * max(free - leave, 0))
+    return filler

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,6 +20,8 @@ from salescast.config import Settings
 from salescast.forecast import tasks as forecast_tasks
 from salescast.lake import RUN_DATASETS, SALES_DAILY, Lake
 from salescast.publish import DATA_FILE, publish_partition, read_manifest
+
+from .conftest import fill
 
 DAY = date(2025, 3, 26)
 FIRST = DAY - timedelta(days=20)
@@ -151,30 +151,6 @@ def test_a_half_done_commit_whose_staging_was_deleted_is_rolled_back(lake, first
     plan = lake.read_json(lake.path(plans[0]["plan"]))
     assert plan["recovered_publish"]["action"] == "rolled back"
     assert published_runs(lake) == dict.fromkeys(RUN_DATASETS)  # left unpublished, never mixed
-
-
-@pytest.fixture
-def tiny_disk(tmp_path, monkeypatch):
-    """A 4 MB tmpfs as the lake: a real ENOSPC (root only: mounting needs it)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
-    monkeypatch.setenv("SALESCAST_LAKE_URI", (mount / "lake").as_uri())
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(mount: Path, leave: int) -> Path:
-    """Take all free space of ``mount`` but ``leave`` bytes."""
-    free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
-    filler = mount / "filler"
-    with filler.open("ab") as handle:
-        handle.write(b"\0" * max(free - leave, 0))
-    return filler
 
 
 def test_a_real_full_disk_during_publish_leaves_the_old_run_whole(tiny_disk, monkeypatch):

@@ -54,3 +54,17 @@ def test_workers_never_import_the_dev_harness():
         if "salescast_dev" in path.read_text():
             offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
+
+
+def test_every_csv_salescast_writes_goes_through_csv_safe():
+    """One home for the CSV-injection rule (salescast.csv_safe): no other module of the product
+    writes CSV. salescast_dev's generator is exempt: it writes *source* files, whose negative
+    units must stay numbers the way a till exports them."""
+    writers = ("to_csv(", "csv.writer(", "csv.DictWriter(")
+    offenders = []
+    for path in sorted((REPO / "include" / "salescast").rglob("*.py")):
+        if path.name == "csv_safe.py":
+            continue
+        text = path.read_text()
+        offenders += [f"{path.relative_to(REPO)}: {w}" for w in writers if w in text]
+    assert offenders == []

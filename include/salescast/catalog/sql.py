@@ -11,6 +11,7 @@ hive_partitioning = true)`` views of the lake's tables in ``$SALESCAST_HOME/ware
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -228,14 +229,19 @@ def duckdb_statements(lake: Lake) -> list[str]:
     return statements
 
 
-def refresh_duckdb(lake: Lake, warehouse: Path) -> dict[str, int]:
+def refresh_duckdb(lake: Lake, warehouse: Path, report: Callable[[str], None] | None = None) -> dict[str, int]:
     """(Re)create every table view and view in ``warehouse`` through the DuckDB provider's
     hook (with the lake's filesystem registered: an ``s3://`` lake works too); returns row
-    counts per name."""
-    from salescast.catalog.warehouse import LakeDuckDBHook
+    counts per name. A warehouse other processes read is refreshed aside and swapped in
+    (``report`` says so; default: a warning in the log); one a process writes raises
+    ``WarehouseLocked`` (``salescast.catalog.warehouse.write_or_swap``)."""
+    from salescast.catalog.warehouse import LakeDuckDBHook, write_or_swap
+
+    def write(path: Path) -> dict[str, int]:
+        hook = LakeDuckDBHook(lake, database=str(path))
+        hook.run(duckdb_statements(lake))
+        names = [t.name for t in TABLES] + list(VIEWS)
+        return {name: int(hook.get_first(f"SELECT COUNT(*) FROM {identifier(name)}")[0]) for name in names}
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    hook = LakeDuckDBHook(lake, database=str(warehouse))
-    hook.run(duckdb_statements(lake))
-    names = [t.name for t in TABLES] + list(VIEWS)
-    return {name: int(hook.get_first(f"SELECT COUNT(*) FROM {identifier(name)}")[0]) for name in names}
+    return write_or_swap(warehouse, write, *([report] if report else []))

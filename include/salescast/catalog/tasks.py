@@ -7,6 +7,7 @@ carries ``dt`` from ingest and ``run_date`` from forecast) or, for a run started
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from salescast.catalog import sql as catalog
@@ -30,10 +31,11 @@ def days_from_context(context: dict[str, Any]) -> list[str]:
     return sorted(days)
 
 
-def refresh_duckdb_catalog() -> dict[str, int]:
-    """The DuckDB views over the lake, ``file://`` or ``s3://`` (read through the lake's filesystem)."""
+def refresh_duckdb_catalog(report: Callable[[str], None] | None = None) -> dict[str, int]:
+    """The DuckDB views over the lake, ``file://`` or ``s3://`` (read through the lake's filesystem);
+    ``report`` gets a note when readers made the refresh go aside (default: the log)."""
     settings = Settings.from_env()
-    return catalog.refresh_duckdb(Lake.from_settings(settings), settings.warehouse_path)
+    return catalog.refresh_duckdb(Lake.from_settings(settings), settings.warehouse_path, report)
 
 
 def glue_register(days: list[str]) -> dict[str, Any]:

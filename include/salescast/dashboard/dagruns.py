@@ -8,16 +8,15 @@ and summary. A re-run of the same day replaces the day's outputs: the answers sa
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import TYPE_CHECKING, Any
 
+from salescast.csv_safe import csv_chunks
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
-from salescast.lake import RUN_DATASETS, Lake, is_data_file_name, safe_run_id
+from salescast.lake import RUN_DATASETS, Lake, fit_name, is_data_file_name, safe_run_id
 from salescast.publish import read_manifest
 
 if TYPE_CHECKING:
@@ -191,17 +190,14 @@ def quarantine_page(lake: Lake, ref: RunRef, limit: int, offset: int) -> dict[st
 
 
 def quarantine_csv(lake: Lake, ref: RunRef) -> Iterator[str]:
-    """The run's quarantined records as CSV, a chunk of rows at a time."""
+    """The run's quarantined records as CSV, a chunk of rows at a time. Records and file names
+    come from sources: :mod:`salescast.csv_safe` keeps their cells from running as formulas."""
     rows, _ = quarantine_rows(lake, ref)
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(rows.columns)
-    yield buffer.getvalue()
-    for start in range(0, len(rows), CSV_CHUNK):
-        yield rows.iloc[start : start + CSV_CHUNK].to_csv(index=False, header=False)
+    return csv_chunks(rows, CSV_CHUNK)
 
 
 def csv_name(ref: RunRef) -> str:
-    return f"quarantine_{ref.day.isoformat()}_{safe_run_id(ref.run_id)}.csv"
+    return fit_name(f"quarantine_{ref.day.isoformat()}_{safe_run_id(ref.run_id)}.csv")
 
 
 def read_chunks(path: ObjectStoragePath, size: int = 1 << 20) -> Iterator[bytes]:

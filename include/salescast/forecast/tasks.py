@@ -23,7 +23,7 @@ from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
 from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
-from salescast.lake import FORECASTS, RUN_DATASETS, SALES_DAILY, Lake, partition_day, safe_run_id
+from salescast.lake import FORECASTS, RUN_DATASETS, RUN_FOLDER, SALES_DAILY, Lake, partition_day, safe_run_id
 from salescast.publish import DATA_FILE, Staged, commit, is_published, read_manifest, recover
 from salescast.validation import validate
 
@@ -59,7 +59,7 @@ def load_history(lake: Lake, day: date, history_days: int) -> tuple[pd.DataFrame
 
 
 def _staging(lake: Lake, day: date, run_id: str) -> ObjectStoragePath:
-    return lake.staging_dir(FORECASTS, day) / f"run={safe_run_id(run_id)}"
+    return lake.staging_dir(FORECASTS, day) / f"{RUN_FOLDER}{safe_run_id(run_id)}"
 
 
 def _journal(lake: Lake, day: date) -> ObjectStoragePath:

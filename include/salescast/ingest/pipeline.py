@@ -22,12 +22,15 @@ from salescast.deliveries import DeliveryRule, missing_stores_warning
 from salescast.ingest.parsing import LINE, UnreadableFile, parse_file
 from salescast.ingest.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
 from salescast.lake import (
-    QUARANTINE_FILE,
+    QUARANTINE_FILE,  # noqa: F401 - importers of the ingest steps name the day's file by it
     READY_MARKER,
+    RUN_FOLDER,
     SALES_DAILY,
     Lake,
+    fit_name,
     is_data_file_name,
     modified_epoch,
+    parquet_bytes,
     safe_run_id,
 )
 from salescast.publish import DATA_FILE, publish_partition
@@ -142,7 +145,7 @@ def check_landing_ready(lake: Lake, day: date, settle_seconds: int, now: float |
 
 def _content_name(name: str, digest: str) -> str:
     stem, dot, suffixes = name.partition(".")
-    return f"{stem}~{digest[:12]}{dot}{suffixes}"
+    return fit_name(f"{stem}~{digest[:12]}{dot}{suffixes}")
 
 
 def archive_raw(lake: Lake, day: date, names: list[str] | None = None) -> list[ArchivedFile]:
@@ -167,9 +170,7 @@ def archive_raw(lake: Lake, day: date, names: list[str] | None = None) -> list[A
         if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:
             target = raw_dir / _content_name(source.name, digest)
         if not target.exists():
-            pending = raw_dir / f".{target.name}.{digest[:12]}.tmp"
-            lake.write_bytes(pending, data)
-            lake.move(pending, target)
+            lake.replace_file(target, data, digest[:12])
         archived.append(ArchivedFile(source.name, target.name, digest, len(data)))
         log.info("archived %s -> %s (%d bytes)", source.name, target, len(data))
     return archived
@@ -210,9 +211,7 @@ def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.Data
     target = lake.quarantine_file(day)
     folder = target.parent
     if frames:
-        pending = folder / f".{QUARANTINE_FILE}.{safe_run_id(run_id)}.tmp"
-        lake.write_parquet(pending, pd.concat(frames, ignore_index=True))
-        lake.move(pending, target)
+        lake.replace_file(target, parquet_bytes(pd.concat(frames, ignore_index=True)), safe_run_id(run_id))
     for old in lake.iter_dirs(folder):
         if old.name.startswith("run="):
             lake.remove_tree(old)
@@ -386,7 +385,7 @@ def standardize_day(
         result.problems.append(next_step(lake, day, result.quarantine))
     result.report = _write_validation_report(lake, day, run_id, result, checked.outcomes)
     if result.healthy:
-        staged = staging / f"run={safe_run_id(run_id)}" / "part-0.parquet"
+        staged = staging / f"{RUN_FOLDER}{safe_run_id(run_id)}" / "part-0.parquet"
         lake.write_parquet(staged, checked.daily)
         result.staged = str(staged)
     log.info("ingest %s: %s", day, {k: v for k, v in result.to_dict().items() if k not in ("files",)})

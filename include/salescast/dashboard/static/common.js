@@ -40,6 +40,16 @@ const salescast = (() => {
     return node;
   }
 
+  /* Text from source files can be any length (a 10,000-character value made a run tab
+     145,306 px wide): a cell shows the first `max` characters and an ellipsis, the whole value
+     is its tooltip (title) and in the CSV download. */
+  const CLIP = 160;
+  function clip(text, max = CLIP, className = null) {
+    const value = text === null || text === undefined ? "" : String(text);
+    if (value.length <= max) return className ? el("span", { className }, value) : value;
+    return el("span", { className: className ? `${className} clipped` : "clipped", title: value }, `${value.slice(0, max)}…`);
+  }
+
   function num(value, digits = 2) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
     return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
@@ -65,5 +75,5 @@ const salescast = (() => {
     };
   }
 
-  return { base, api, el, num, pct, card, notice, theme };
+  return { base, api, el, clip, num, pct, card, notice, theme };
 })();

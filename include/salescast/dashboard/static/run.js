@@ -2,19 +2,22 @@
    validation result, this run's quarantined rows (paged, CSV) and the archived raw files. */
 "use strict";
 (() => {
-  const { base, api, el, num, pct, card, notice, theme } = salescast;
+  const { base, api, el, clip, num, pct, card, notice, theme } = salescast;
   const dagId = document.body.dataset.dagId;
   const runId = document.body.dataset.runId;
   const runPath = `/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`;
   const main = document.getElementById("run");
   const PAGE = 50;
+  const CLIP_RAW = 240;
 
   function panel(title, ...children) { return el("section", { className: "panel" }, el("h2", {}, title), ...children); }
   function dl(title, pairs) { const node = el("dl", { className: "card" }); card(node, title, pairs); return node; }
+  // text cells are clipped (common.js: clip); the table scrolls inside its panel, never the page
   function table(head, rows, numeric = []) {
-    return el("table", { className: "list" },
+    const cell = (c) => (typeof c === "string" ? clip(c) : c);
+    return el("div", { className: "scroll" }, el("table", { className: "list" },
       el("thead", {}, el("tr", {}, head.map((h, i) => el("th", { className: numeric.includes(i) ? "num" : null }, h)))),
-      el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => el("td", { className: numeric.includes(i) ? "num" : null }, c))))));
+      el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => el("td", { className: numeric.includes(i) ? "num" : null }, cell(c))))))));
   }
   function fileLink(name) { return el("a", { href: `${base}${runPath}/files/${encodeURIComponent(name)}`, target: "_blank", rel: "noopener" }, name); }
 
@@ -60,8 +63,8 @@
         el("div", { className: "cards" },
           dl("Records", [["read", num(v.records_in, 0)], ["accepted", num(v.accepted, 0)], ["invalid", num(v.invalid, 0)], ["excluded", num(v.excluded, 0)]]),
           dl("Outcome", [["published rows", num(v.published_rows, 0)], ["bad fraction", pct(v.bad_fraction)], ["allowed", pct(v.max_bad_fraction)]])),
-        v.problems.length ? el("div", {}, el("h3", {}, "Problems"), el("ul", {}, v.problems.map((p) => el("li", {}, p)))) : null,
-        v.warnings.length ? el("div", {}, el("h3", {}, "Warnings"), el("ul", {}, v.warnings.map((w) => el("li", {}, w)))) : null,
+        v.problems.length ? el("div", {}, el("h3", {}, "Problems"), el("ul", {}, v.problems.map((p) => el("li", {}, clip(p, 1000))))) : null,
+        v.warnings.length ? el("div", {}, el("h3", {}, "Warnings"), el("ul", {}, v.warnings.map((w) => el("li", {}, clip(w, 1000))))) : null,
         el("h3", {}, "Expectation suites"),
         table(["suite", "result", "failed expectations"], o.suites.map((s) => [s.suite, s.success ? "passed" : "failed",
           s.failed.map((f) => `${f.reason || f.expectation} (${num(f.unexpected_count, 0)} rows)`).join("; ") || "–"])),
@@ -83,7 +86,7 @@
           el("span", { className: "hint" }, page.total ? `${offset + 1}–${last} of ${page.total} rows of this run` : "No rows of this run are quarantined."),
           page.file_written_by && page.total === 0 && page.file_written_by !== runId ? el("span", { className: "hint" }, `(the day's quarantine file is from run ${page.file_written_by})`) : null,
           el("a", { href: `${base}/api${runPath}/quarantine.csv`, download: "" }, "download CSV")),
-        table(["file", "line", "kind", "reason", "record"], page.rows.map((r) => [r.source_file, r.line_number ?? "–", r.kind, r.reason, el("span", { className: "raw" }, r.raw || "")]), [1]),
+        table(["file", "line", "kind", "reason", "record"], page.rows.map((r) => [r.source_file, r.line_number ?? "–", r.kind, r.reason, clip(r.raw, CLIP_RAW, "raw")]), [1]),
         el("div", { className: "row pager" },
           el("button", { type: "button", disabled: offset === 0, onclick: () => loadQuarantine(Math.max(0, offset - PAGE)) }, "‹ previous"),
           el("button", { type: "button", disabled: last >= page.total, onclick: () => loadQuarantine(offset + PAGE) }, "next ›")));
