@@ -106,7 +106,7 @@ class QuietWait(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not str(record.msg).startswith(NO_TASKS) or not record.args:
             return True
-        tis = record.args[0] if isinstance(record.args, tuple) else record.args
+        tis: Any = record.args[0] if isinstance(record.args, tuple) else record.args  # the task instances
         key = frozenset((getattr(t, "task_id", "?"), str(getattr(t, "state", None))) for t in tis)
         if key == self.last:
             return False
