@@ -84,6 +84,7 @@ def test_bad_file_fails_the_run_and_publishes_nothing(ingest_env):
         "archive_raw": "success",
         "validate": "failed",
         "publish": "upstream_failed",
+        "check_deliveries": "upstream_failed",
     }
     assert not lake.curated_dir(day).exists()
     rows = lake.read_parquet(lake.root / "quarantine" / "sales" / f"dt={day}" / "rows.parquet")

@@ -35,6 +35,8 @@ def parts(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> d
 def run_sums(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
     """Sums per horizon step of one run. ``forecasts``: its rows whose target day is
     published; ``actuals``: the ``sales_daily`` rows of those days."""
+    if forecasts.empty or actuals.empty:  # no store delivered on the target days: nothing to score
+        return pd.DataFrame(columns=["horizon_step", *SUMS])
     delivered = actuals[["store_id", "date"]].drop_duplicates()
     forecasts = forecasts.merge(delivered, on=["store_id", "date"])  # stores that sent nothing: unknown
     if forecasts.empty:
