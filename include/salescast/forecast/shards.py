@@ -1,7 +1,7 @@
 """Split the training history into one Parquet file per shard, streaming, in bounded memory.
 
-``plan`` used to stage the whole history as one file that every shard read in full, so a
-shard's memory and time grew with the panel. Here the published ``sales_daily`` files are
+Each shard reads only its own series, so its memory and time follow its series, not the
+panel. The published ``sales_daily`` files (a snapshot: see ``tasks.snapshot_history``) are
 read one day at a time, twice: first the ids (how many series, hence how many shards), then
 the rows, which go through a bounded buffer to one ``ParquetWriter`` per shard. Ids are
 dictionary-encoded into global integer codes, so a (store, item) pair is one uint64 and the
