@@ -87,6 +87,16 @@ def rerun_with_more_series(lake: Lake) -> list[dict]:
     return shards_of("run2")
 
 
+def half_done_commit(lake: Lake, monkeypatch, failing_table: str) -> list[dict]:
+    """Run 2 of the day dies in its commit, at the move of ``failing_table``; its shards."""
+    shards = rerun_with_more_series(lake)
+    fault = StorageFault(monkeypatch, lake, "move", f"{failing_table}/run_date={DAY}/{DATA_FILE}")
+    with pytest.raises(OSError, match="No space left"):
+        forecast_tasks.publish_forecasts(DAY.isoformat(), "run2", shards)
+    fault.undo()
+    return shards
+
+
 def test_a_full_disk_while_staging_leaves_the_old_run_whole(lake, first_run, monkeypatch):
     shards = rerun_with_more_series(lake)
     fault = StorageFault(monkeypatch, lake, "write_bytes", "metrics.parquet")
@@ -122,11 +132,7 @@ def test_a_commit_killed_half_way_is_finished_by_the_next_attempt(lake, first_ru
 
 def test_the_next_run_finishes_what_an_earlier_run_left(lake, first_run, monkeypatch):
     """Not a retry: a new run of the day (a new plan) finds the half-done commit first."""
-    shards = rerun_with_more_series(lake)
-    fault = StorageFault(monkeypatch, lake, "move", f"safety_stock/run_date={DAY}/{DATA_FILE}")
-    with pytest.raises(OSError, match="No space left"):
-        forecast_tasks.publish_forecasts(DAY.isoformat(), "run2", shards)
-    fault.undo()
+    half_done_commit(lake, monkeypatch, "safety_stock")
     assert published_runs(lake) == dict.fromkeys(RUN_DATASETS)
 
     forecast_tasks.publish_forecasts(DAY.isoformat(), "run3", shards_of("run3"))
@@ -140,11 +146,7 @@ def test_the_next_run_finishes_what_an_earlier_run_left(lake, first_run, monkeyp
 
 
 def test_a_half_done_commit_whose_staging_was_deleted_is_rolled_back(lake, first_run, monkeypatch):
-    shards = rerun_with_more_series(lake)
-    fault = StorageFault(monkeypatch, lake, "move", f"metrics/run_date={DAY}/{DATA_FILE}")
-    with pytest.raises(OSError, match="No space left"):
-        forecast_tasks.publish_forecasts(DAY.isoformat(), "run2", shards)
-    fault.undo()
+    shards = half_done_commit(lake, monkeypatch, "metrics")
     run_folder = lake.path(shards[0]["folder"]).parent
     (run_folder / "metrics.parquet").unlink()  # somebody cleaned the staging area by hand
     plans = forecast_tasks.plan_shards(DAY.isoformat(), "run3")  # recovers before clearing staging
