@@ -506,11 +506,11 @@ def _add_airflow_commands(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="generate data and run the DAGs end to end on the embedded default")
-    demo.add_argument("--days", type=int, default=5, help="days run through the DAGs")
+    demo.add_argument("--days", type=int, default=7, help="last days run as Airflow runs (the others: history)")
     demo.add_argument("--history-days", type=int, default=120, help="older days loaded as history first")
     demo.add_argument("--stores", type=int, default=5)
     demo.add_argument("--items", type=int, default=50)
-    demo.add_argument("--end", type=_day, default=date(2025, 3, 31))
+    demo.add_argument("--end", type=_day, default=None, help="last day of the data (default: yesterday, UTC)")
     demo.set_defaults(func=cmd_demo)
 
 

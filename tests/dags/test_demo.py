@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)  # the demo's data end there
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SALESCAST"))}
     env["SALESCAST_HOME"] = str(tmp_path / "home")
     out = subprocess.run(
@@ -23,7 +25,7 @@ def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert "days ingested and forecast: 1 of 1" in out.stdout
-    assert "headline accuracy (2025-03-31):  backtest mean wQL" in out.stdout
+    assert f"headline accuracy ({yesterday}):  backtest mean wQL" in out.stdout
     assert (tmp_path / "home" / "airflow" / "airflow.db").exists()
     # a product's output: a short line per step, the logs in the folder it names, the way to the UI
     lines = out.stdout.splitlines()
@@ -31,12 +33,12 @@ def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
     assert not any("[info" in line or "INFO" in line for line in lines + out.stderr.splitlines()), out.stderr[-2000:]
     history_log = tmp_path / "home" / "logs" / "demo" / "history.log"
     assert f"log {history_log}" in out.stdout
-    assert "ingest 2025-03-30" in history_log.read_text()
-    assert "Forecasts in the navigation" in out.stdout
+    assert f"ingest {yesterday - timedelta(days=1)}" in history_log.read_text()
+    assert "Forecasts (sidebar)" in out.stdout
     lake = tmp_path / "home" / "lake"
-    assert (lake / "curated" / "sales_daily" / "dt=2025-03-31" / "_SUCCESS").exists()
-    assert (lake / "forecasts" / "run_date=2025-03-31" / "_SUCCESS").exists()
-    assert (lake / "reports" / "run_date=2025-03-31" / "index.html").exists()
+    assert (lake / "curated" / "sales_daily" / f"dt={yesterday}" / "_SUCCESS").exists()
+    assert (lake / "forecasts" / f"run_date={yesterday}" / "_SUCCESS").exists()
+    assert (lake / "reports" / f"run_date={yesterday}" / "index.html").exists()
     import duckdb
 
     with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
@@ -44,5 +46,5 @@ def test_demo_runs_end_to_end_on_a_fresh_home(tmp_path):
     assert set(types) == {"history", "p10", "p50", "p90"}
     import pandas as pd
 
-    published = pd.read_parquet(lake / "forecasts" / "run_date=2025-03-31" / "part-0.parquet")
+    published = pd.read_parquet(lake / "forecasts" / f"run_date={yesterday}" / "part-0.parquet")
     assert types["p50"] == len(published) > 0  # the latest run's forecast for every series
