@@ -115,6 +115,7 @@ def detail(store: DashboardStore, snap: Snapshot, store_id: str, item_id: str, r
             "item_id": item_id,
             "run_dates": run_dates,
             "run_date": chosen_run,
+            "scored_run": store.latest_scored_run(snap),
             "history": history_block(sales, units),
             "forecast": forecast_block(rows, sales, code),
             "metrics": metrics_block(store.table(snap, METRICS, chosen_run) if chosen_run else None, store_id, item_id),

@@ -205,6 +205,15 @@ class DashboardStore:
 
         return self._memo(self._accuracy, run_date, key, compute)
 
+    def latest_scored_run(self, snap: Snapshot) -> str | None:
+        """The newest run with at least one target day published: the newest run one can
+        compare with what happened (the newest run's days usually all lie ahead)."""
+        for run_date in reversed(snap.run_dates()):
+            targets = self._target_days(snap, run_date)
+            if targets and any(day in snap.sales for day in targets):
+                return run_date
+        return None
+
     def _target_days(self, snap: Snapshot, run_date: str) -> tuple[str, ...] | None:
         """A run's target days, remembered per forecast marker: a warm call reads no file."""
 
