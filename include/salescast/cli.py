@@ -184,33 +184,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run Airflow's api-server, scheduler, dag-processor and triggerer until Ctrl-C."""
-    import signal
-    import time
+    """Run Airflow's api-server, scheduler, dag-processor and triggerer until Ctrl-C, SIGTERM or
+    SIGHUP, then stop all of them (salescast_dev.serve)."""
+    from salescast_dev.serve import serve
 
-    from salescast.config import Settings
-    from salescast_dev.airflow_stack import USER, AirflowStack
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the components as Ctrl-C does
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
-    settings = Settings.from_env()
-    stack = AirflowStack(settings, args.port, settings.airflow_home / "logs" / "components", host=args.host)
-    print(f"starting Airflow under {settings.airflow_home} (component logs: {stack.log_dir}) ...", flush=True)
-    with stack:
-        print(f"\nAirflow UI: {stack.url}\n  user: {USER}\n  password: {stack.password()}"
-              f"\n  (kept in {settings.airflow_home}/simple_auth_manager_passwords.json.generated)"
-              "\nDAGs start paused: unpause them in the UI. Ctrl-C stops everything.\n", flush=True)  # fmt: skip
-        try:
-            while all(proc.poll() is None for proc in stack.procs.values()):
-                time.sleep(2)
-            print("an Airflow component exited; stopping the others", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("stopping Airflow ...", flush=True)
-    return 0
+    return serve(args.port, args.host)
 
 
 class HistoryError(ValueError):
