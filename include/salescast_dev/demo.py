@@ -1,7 +1,7 @@
 """``make demo``: synthetic sales through the real DAGs on the embedded default.
 
 It initialises the local Airflow (SQLite under ``$SALESCAST_HOME/airflow``), drops synthetic
-POS exports (with realistic bad rows) ending yesterday (UTC) into the lake's landing area,
+daily store exports (with realistic bad rows) ending yesterday (UTC) into the lake's landing area,
 loads the older days as history with the ingest functions, then runs ``airflow dags test
 sales_ingest <day>`` and ``airflow dags test sales_forecast <day>`` for each of the last
 days, then ``sales_catalog`` for yesterday (the DuckDB warehouse), and prints what the lake
