@@ -153,13 +153,11 @@ def _run_catalog(tester: DagTester, settings: Settings, end: date, log_dir: Path
 
 
 def _print_ui(start: date, end: date) -> None:
-    """Where the demo's runs show in the UI, and which forecast run has actuals to compare."""
-    print("in the Airflow UI:          'make airflow', open the URL it prints, log in as admin with the")
-    print("                            password it prints: sales_ingest and sales_forecast have a run for")
-    print(f"                            each day {start}..{end}, sales_catalog one; durations are real")
-    print("                            (seconds); each run has a salescast tab. Forecasts (sidebar): every")
-    print(f"                            series with the {end} run's band; pick run {end - timedelta(days=1)} or")
-    print("                            earlier to see its forecast against the days that arrived since")
+    """Where the demo's runs show in the UI, and which forecast runs have actuals to compare."""
+    print("next:                       make airflow, open the URL it prints, log in as admin with the password")
+    print(f"                            it prints: a run per DAG and day {start}..{end} (durations real, each")
+    print(f"                            with a salescast tab); Forecasts (sidebar): the {end} run's band, and")
+    print(f"                            runs {start}..{end - timedelta(days=1)} against the days that arrived since")
 
 
 def yesterday() -> date:
