@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
@@ -93,10 +92,6 @@ class AirflowStack:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def procs(self) -> dict[str, subprocess.Popen]:
-        return self.sessions.procs
 
     def start(self, timeout: float = 180, stopping: Callable[[], bool] = lambda: False) -> AirflowStack:
         """Migrate the DB, start the components and wait until healthy; return early, with

@@ -24,22 +24,28 @@ import time
 import traceback
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.models.dagrun import DagRun
+
+
+def _stamp_start(mapper: object, connection: object, run: DagRun) -> None:
+    """``before_insert`` hook on DagRun: a ``DAG.test()`` run starts now, not at its logical date."""
+    from airflow.utils import timezone
+    from airflow.utils.types import DagRunTriggeredByType
+
+    if run.triggered_by == DagRunTriggeredByType.TEST:
+        run.start_date = timezone.utcnow()
 
 
 def stamp_real_start_dates() -> None:
     """Make every ``DAG.test()`` run written from this process start at the wall clock."""
     from airflow.models.dagrun import DagRun
-    from airflow.utils import timezone
-    from airflow.utils.types import DagRunTriggeredByType
     from sqlalchemy import event
 
-    def stamp(mapper: object, connection: object, run: DagRun) -> None:
-        if run.triggered_by == DagRunTriggeredByType.TEST:
-            run.start_date = timezone.utcnow()
-
-    if not event.contains(DagRun, "before_insert", stamp):
-        event.listen(DagRun, "before_insert", stamp)
+    if not event.contains(DagRun, "before_insert", _stamp_start):
+        event.listen(DagRun, "before_insert", _stamp_start)
 
 
 def run_cli(argv: list[str]) -> None:
