@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -17,6 +18,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def isolated_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without the test session's AIRFLOW_* and SALESCAST_* settings,
+    with ``SALESCAST_HOME=home``: a command run with it (``make airflow``, ``salescast demo``) gets
+    an Airflow home, DB and lake of its own, and its processes carry ``home`` in their environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SALESCAST"))}
+    return env | {"SALESCAST_HOME": str(home)} | extra
 
 
 @contextlib.contextmanager

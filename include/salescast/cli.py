@@ -154,9 +154,10 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     """Run the Airflow CLI with salescast's environment (AIRFLOW_HOME under SALESCAST_HOME).
 
     ``dags test DAG D`` (``make run``) holds the lock of (DAG, day) while it runs and says once
-    what a waiting sensor waits for (salescast.ops.dag_test)."""
+    what a waiting sensor waits for (salescast_dev.run_guard)."""
     from salescast.config import Settings
-    from salescast.ops import airflow_env, dag_test
+    from salescast.ops import airflow_env
+    from salescast_dev import run_guard
 
     settings = Settings.from_env()
     run = _dags_test_date(args.airflow_args)
@@ -168,11 +169,12 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     command = [airflow_env.airflow_bin(), *args.airflow_args]
     if _dags_test_args(args.airflow_args) is not None:
         env = airflow_env.without_deadline(env)
-        command = [sys.executable, "-m", "salescast.ops.dag_test", *args.airflow_args]
+        # the same CLI, with the run's real start and one line while a sensor waits
+        command = [sys.executable, "-m", "salescast_dev.dag_test", *args.airflow_args]
     if run:
         try:
-            dag_test.hold_run_lock(settings, *run, f"make run DAG={run[0]} DATE={run[1]}")
-        except dag_test.RunInProgress as error:
+            run_guard.hold_run_lock(settings, *run, f"make run DAG={run[0]} DATE={run[1]}")
+        except run_guard.RunInProgress as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
     airflow_env.ensure_db(settings)
@@ -193,33 +195,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run Airflow's api-server, scheduler, dag-processor and triggerer until Ctrl-C."""
-    import signal
-    import time
+    """Run Airflow's api-server, scheduler, dag-processor and triggerer until Ctrl-C, SIGTERM or
+    SIGHUP, then stop all of them (salescast_dev.serve)."""
+    from salescast_dev.serve import serve
 
-    from salescast.config import Settings
-    from salescast_dev.airflow_stack import USER, AirflowStack
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the components as Ctrl-C does
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
-    settings = Settings.from_env()
-    stack = AirflowStack(settings, args.port, settings.airflow_home / "logs" / "components", host=args.host)
-    print(f"starting Airflow under {settings.airflow_home} (component logs: {stack.log_dir}) ...", flush=True)
-    with stack:
-        print(f"\nAirflow UI: {stack.url}\n  user: {USER}\n  password: {stack.password()}"
-              f"\n  (kept in {settings.airflow_home}/simple_auth_manager_passwords.json.generated)"
-              "\nDAGs start paused: unpause them in the UI. Ctrl-C stops everything.\n", flush=True)  # fmt: skip
-        try:
-            while all(proc.poll() is None for proc in stack.procs.values()):
-                time.sleep(2)
-            print("an Airflow component exited; stopping the others", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("stopping Airflow ...", flush=True)
-    return 0
+    return serve(args.port, args.host)
 
 
 class HistoryError(ValueError):
@@ -521,11 +501,11 @@ def _add_airflow_commands(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="generate data and run the DAGs end to end on the embedded default")
-    demo.add_argument("--days", type=int, default=5, help="days run through the DAGs")
+    demo.add_argument("--days", type=int, default=7, help="last days run as Airflow runs (the others: history)")
     demo.add_argument("--history-days", type=int, default=120, help="older days loaded as history first")
     demo.add_argument("--stores", type=int, default=5)
     demo.add_argument("--items", type=int, default=50)
-    demo.add_argument("--end", type=_day, default=date(2025, 3, 31))
+    demo.add_argument("--end", type=_day, default=None, help="last day of the data (default: yesterday, UTC)")
     demo.set_defaults(func=cmd_demo)
 
 

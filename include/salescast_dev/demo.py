@@ -1,24 +1,24 @@
 """``make demo``: synthetic sales through the real DAGs on the embedded default.
 
 It initialises the local Airflow (SQLite under ``$SALESCAST_HOME/airflow``), drops synthetic
-POS exports (with realistic bad rows) into the lake's landing area, loads the older days as
-history with the ingest functions, then runs ``airflow dags test sales_ingest <day>`` and
-``airflow dags test sales_forecast <day>`` for each of the last days, then
-``airflow dags test sales_catalog <last day>`` (the DuckDB warehouse), and prints what the
-lake now holds, the report path and the headline accuracy.
+daily store exports (with realistic bad rows) ending yesterday (UTC) into the lake's landing area,
+loads the older days as history with the ingest functions, then runs ``airflow dags test
+sales_ingest <day>`` and ``airflow dags test sales_forecast <day>`` for each of the last
+days, then ``sales_catalog`` for yesterday (the DuckDB warehouse), and prints what the lake
+now holds, the headline accuracy and where to look in the UI. Dated to today, so the UI's
+calendar shows the demo's days and every forecast run but the last has actuals to be scored
+against; the runs go through ``salescast_dev.dag_test``, so their durations are real.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from salescast.config import Settings
@@ -26,6 +26,7 @@ from salescast.ingest.pipeline import DayRejected, ingest_day
 from salescast.lake import READY_MARKER, Lake
 from salescast.ops import airflow_env
 from salescast.publish import read_manifest
+from salescast_dev.dag_test import DagTester
 from salescast_dev.generate import PanelSpec, write_landing
 
 
@@ -38,24 +39,21 @@ def upload_landing(lake: Lake, local_root: Path) -> None:
             lake.write_bytes(lake.landing_dir(day) / file.name, file.read_bytes())
 
 
-def run_dag(settings: Settings, dag_id: str, day: date, log_dir: Path) -> tuple[bool, float, Path]:
-    """``airflow dags test`` for one logical date; output goes to a log file."""
+def dag_test_environ(settings: Settings) -> dict[str, str]:
+    """The environment of the demo's ``dags test`` runs: no deadline alert (``without_deadline``
+    says why), sensors that look often, and every core for the forecast (one machine)."""
     env = airflow_env.without_deadline(airflow_env.airflow_environ(settings))
     env.setdefault("SALESCAST_SENSOR_TIMEOUT_SECONDS", "120")
     env.setdefault("SALESCAST_SENSOR_POKE_SECONDS", "5")
-    env.setdefault("SALESCAST_FORECAST_JOBS", str(os.cpu_count() or 1))  # one machine: use its cores
-    log_dir.mkdir(parents=True, exist_ok=True)
+    env.setdefault("SALESCAST_FORECAST_JOBS", str(os.cpu_count() or 1))
+    return env
+
+
+def run_dag(tester: DagTester, dag_id: str, day: date, log_dir: Path) -> tuple[bool, float, Path]:
+    """``airflow dags test`` for one logical date; its output goes to a log file."""
     log_path = log_dir / f"{dag_id}_{day.isoformat()}.log"
-    started = time.perf_counter()
-    with log_path.open("w") as log:
-        proc = subprocess.run(
-            [airflow_env.airflow_bin(), "dags", "test", dag_id, day.isoformat()],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    return proc.returncode == 0, time.perf_counter() - started, log_path
+    ok, seconds = tester.run(dag_id, day, log_path)
+    return ok, seconds, log_path
 
 
 @contextmanager
@@ -94,19 +92,19 @@ def _load_history(settings: Settings, lake: Lake, first: date, history_days: int
     )
 
 
-def _run_days(settings: Settings, lake: Lake, start: date, days: int, log_dir: Path) -> dict[str, int]:
+def _run_days(tester: DagTester, lake: Lake, start: date, days: int, log_dir: Path) -> dict[str, int]:
     """sales_ingest then sales_forecast for each day, one line per day."""
     totals = {"ok": 0, "rows": 0, "quarantined": 0, "forecasts": 0}
     for i in range(days):
         day = start + timedelta(days=i)
-        ok, seconds, log_path = run_dag(settings, "sales_ingest", day, log_dir)
+        ok, seconds, log_path = run_dag(tester, "sales_ingest", day, log_dir)
         manifest = read_manifest(lake, lake.curated_dir(day)) if ok else None
         if not manifest:
             print(f"  {day}  ingest FAILED, see {log_path}")
             continue
         totals["rows"] += manifest["rows"]
         totals["quarantined"] += manifest["quarantined"]
-        fc_ok, fc_seconds, fc_log = run_dag(settings, "sales_forecast", day, log_dir)
+        fc_ok, fc_seconds, fc_log = run_dag(tester, "sales_forecast", day, log_dir)
         forecast = read_manifest(lake, lake.run_dir("forecasts", day)) if fc_ok else None
         if not forecast:
             print(f"  {day}  ingest ok, forecast FAILED, see {fc_log}")
@@ -115,7 +113,8 @@ def _run_days(settings: Settings, lake: Lake, start: date, days: int, log_dir: P
         totals["forecasts"] += forecast["rows"]
         print(
             f"  {day}  {manifest['rows']:5d} rows published  {manifest['quarantined']:3d} quarantined ({seconds:.0f}s)"
-            f"  {forecast['rows']:5d} forecast rows ({fc_seconds:.0f}s)"
+            f"  {forecast['rows']:5d} forecast rows ({fc_seconds:.0f}s)",
+            flush=True,
         )
     return totals
 
@@ -136,8 +135,8 @@ def _print_accuracy(lake: Lake, end: date) -> None:
     print(f"report:                     {lake.reports_dir(end) / 'index.html'}")
 
 
-def _run_catalog(settings: Settings, end: date, log_dir: Path) -> bool:
-    cat_ok, cat_seconds, cat_log = run_dag(settings, "sales_catalog", end, log_dir)
+def _run_catalog(tester: DagTester, settings: Settings, end: date, log_dir: Path) -> bool:
+    cat_ok, cat_seconds, cat_log = run_dag(tester, "sales_catalog", end, log_dir)
     if not cat_ok:
         print(f"catalog:                    FAILED, see {cat_log}")
     elif settings.sql_engine == "duckdb":
@@ -153,9 +152,24 @@ def _run_catalog(settings: Settings, end: date, log_dir: Path) -> bool:
     return cat_ok
 
 
-def run_demo(
-    days: int = 5, stores: int = 5, items: int = 50, end: date = date(2025, 3, 31), history_days: int = 120
-) -> int:
+def _print_ui(start: date, end: date) -> None:
+    """Where the demo's runs show in the UI, and which forecast runs have actuals to compare."""
+    print("next:                       make airflow, open the URL it prints, log in as admin with the password")
+    print(f"                            it prints: a run per DAG and day {start}..{end} (durations real, each")
+    print(f"                            with a salescast tab); Forecasts (sidebar): the {end} run's band, and")
+    print(f"                            runs {start}..{end - timedelta(days=1)} against the days that arrived since")
+
+
+def yesterday() -> date:
+    """The last day that has ended in UTC: the newest day a daily run can be for."""
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+# long on purpose: the demo's four steps and its summary read top to bottom as the user sees them
+def run_demo(days: int = 7, stores: int = 5, items: int = 50, end: date | None = None, history_days: int = 120) -> int:
+    """Generate sales ending ``end`` (yesterday), load the older days as history, run the
+    DAGs for the last ``days`` days through ``airflow dags test`` and print what they made."""
+    end = end or yesterday()
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
     start = end - timedelta(days=days - 1)
@@ -174,17 +188,16 @@ def run_demo(
     print(f"3/4 loading {history_days} days of history ({first}..{start - timedelta(days=1)}) ...", flush=True)
     _load_history(settings, lake, first, history_days, log_dir)
 
-    print(f"4/4 running sales_ingest then sales_forecast for {start}..{end}, then sales_catalog (airflow dags test)")
-    totals = _run_days(settings, lake, start, days, log_dir)
-    print()
-    print(f"days ingested and forecast: {totals['ok']} of {days}")
-    print(f"rows published:             {totals['rows']}")
-    print(f"rows quarantined:           {totals['quarantined']} (with reasons, in quarantine/sales/)")
-    _print_accuracy(lake, end)
-    cat_ok = _run_catalog(settings, end, log_dir) if totals["ok"] else False
+    print(f"4/4 Airflow runs: sales_ingest then sales_forecast for {start}..{end}, then sales_catalog", flush=True)
+    with DagTester(dag_test_environ(settings), log_dir / "dag_test.log") as tester:
+        totals = _run_days(tester, lake, start, days, log_dir)
+        print()
+        print(f"days ingested and forecast: {totals['ok']} of {days}")
+        print(f"rows published:             {totals['rows']}")
+        print(f"rows quarantined:           {totals['quarantined']} (with reasons, in quarantine/sales/)")
+        _print_accuracy(lake, end)
+        cat_ok = _run_catalog(tester, settings, end, log_dir) if totals["ok"] else False
     print(f"lake:                       {settings.lake_uri}")
     print(f"run logs:                   {log_dir}")
-    print("dashboard:                  'make airflow', open the URL it prints and log in (it prints the admin")
-    print("                            password), then Forecasts in the navigation: every series with its")
-    print("                            p10-p90 band, accuracy over time; each DAG run has a salescast tab")
+    _print_ui(start, end)
     return 0 if totals["ok"] == days and cat_ok else 1

@@ -6,7 +6,7 @@
 * A day not ingested: `DAG.test()` logged "No tasks to run. unrunnable tasks: {...}" every
   second for up to 12 h. The run says once what it waits for and until when.
 
-Both run the real command `make run` executes (salescast.ops.dag_test says how).
+Both run the real command `make run` executes (salescast_dev.run_guard says how).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from salescast.lake import Lake
 
 from ..dags.test_ingest_dag import run
 from ..net import point_aws_at
-from ..unit.test_catalog import build_lake, write
+from ..unit.catalog.test_sql import build_lake, write
 
 pytestmark = pytest.mark.slow
 

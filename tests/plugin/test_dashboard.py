@@ -132,6 +132,9 @@ def test_series_page_matches_the_lake(airflow, built, viewer):
     for column in ("p10", "p50", "p90", "mean"):
         assert all(close(a, b) for a, b in zip(band[column], expected[column], strict=True)), column
     assert band["actual"] == [None] * 7  # nothing after the last day has arrived
+    # so the page offers the newest run whose first target day has arrived
+    scored = [run for run, rows in forecasts.items() if str(rows["date"].min())[:10] in sales]
+    assert detail["scored_run"] == max(scored) == TASK_RUNS[-1].isoformat()
 
     tried = metrics[LAST.isoformat()]
     tried = tried[(tried["store_id"] == store) & (tried["item_id"] == item)]

@@ -100,6 +100,7 @@ def detail(
     item_id: str,
     run_dates: list[str],
     chosen_run: str | None,
+    scored_run: str | None,
     sales: SalesIndex,
     tables: Mapping[Dataset, RunTable | None],
 ) -> dict[str, Any]:
@@ -118,6 +119,7 @@ def detail(
             "item_id": item_id,
             "run_dates": run_dates,
             "run_date": chosen_run,
+            "scored_run": scored_run,
             "history": history_block(sales, units),
             "forecast": forecast_block(rows, sales, code),
             "metrics": metrics_block(tables[METRICS], store_id, item_id),

@@ -176,7 +176,8 @@ class DashboardStore:
         chosen = series.choose_run(run_dates, run_date)
         datasets = (FORECASTS, SAFETY_STOCK, METRICS)
         tables = {dataset: self.table(snap, dataset, chosen) if chosen else None for dataset in datasets}
-        return series.detail(store_id, item_id, run_dates, chosen, self.sales(snap), tables)
+        scored = self.latest_scored_run(snap)
+        return series.detail(store_id, item_id, run_dates, chosen, scored, self.sales(snap), tables)
 
     def accuracy(self) -> dict[str, Any]:
         snap = self.snapshot()
@@ -207,6 +208,15 @@ class DashboardStore:
             return accuracy.run_sums(table.frame[table.frame["date"].isin(pd.to_datetime(targets))], actuals)
 
         return self._memo(self._accuracy, run_date, key, compute)
+
+    def latest_scored_run(self, snap: Snapshot) -> str | None:
+        """The newest run with at least one target day published: the newest run one can
+        compare with what happened (the newest run's days usually all lie ahead)."""
+        for run_date in reversed(snap.run_dates()):
+            targets = self._target_days(snap, run_date)
+            if targets and any(day in snap.sales for day in targets):
+                return run_date
+        return None
 
     def _target_days(self, snap: Snapshot, run_date: str) -> tuple[str, ...] | None:
         """A run's target days, remembered per forecast marker: a warm call reads no file."""

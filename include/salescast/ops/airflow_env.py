@@ -81,11 +81,14 @@ if Pool.get_pool(name) is None:  # never overwrite slots an operator has changed
 """
 
 
-def ensure_db(settings: Settings, env: dict[str, str] | None = None) -> None:
+def ensure_db(settings: Settings, env: dict[str, str] | None = None, start_new_session: bool = False) -> None:
     """Create or upgrade the SQLite metadata DB (``airflow db migrate`` is idempotent) and
-    create the forecast-shard pool; a task in a pool that does not exist is never scheduled."""
+    create the forecast-shard pool; a task in a pool that does not exist is never scheduled.
+
+    ``start_new_session``: run both in a session of their own, so a Ctrl-C or a SIGTERM meant
+    for the caller's process group cannot cut a migration short (the caller decides when to stop)."""
     env = env or airflow_environ(settings)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     pool = [sys.executable, "-c", _ENSURE_POOL, settings.forecast_pool, str(settings.forecast_pool_slots)]
-    subprocess.run(pool, env=env, check=True, stdout=subprocess.DEVNULL)
+    for command in ([airflow_bin(), "db", "migrate"], pool):
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, start_new_session=start_new_session)

@@ -72,11 +72,18 @@
     ]);
     const f = detail.forecast;
     const scores = f && f.scores;
-    card(document.getElementById("run-card"), `Run ${detail.run_date || ""} vs actuals`, f && [
-      ["days arrived", scores ? `${scores.points} of ${f.dates.length}` : `0 of ${f.dates.length}`],
+    const runCard = document.getElementById("run-card");
+    card(runCard, `Run ${detail.run_date || ""} vs actuals`, f && [
+      ["days arrived", scores ? `${scores.points} of ${f.dates.length}` : `0 of ${f.dates.length}: all still ahead`],
       ["WAPE", num(scores && scores.wape, 3)], ["mean wQL", num(scores && scores.mean_wql, 3)],
       ["p10-p90 coverage", pct(scores && scores.coverage)],
     ]);
+    if (f && !scores && detail.scored_run && detail.scored_run !== detail.run_date) {
+      // the newest run's days lie ahead: offer the newest run that can be scored
+      runCard.append(el("dd", { className: "offer" }, el("button", {
+        type: "button", id: "scored-run", onclick: () => selectSeries(state.store, state.item, detail.scored_run),
+      }, `show run ${detail.scored_run} vs its actuals`)));
+    }
     const rows = (m && m.candidates) || [];
     document.querySelector("#candidates tbody").replaceChildren(...rows.map((c) => el("tr", { className: c.chosen ? "selected" : "" },
       el("td", {}, c.model + (c.chosen ? " (chosen)" : "")), el("td", { className: "num" }, num(c.mean_wql, 3)),

@@ -13,7 +13,7 @@ Two things ``airflow dags test`` does not do by itself:
   :class:`QuietWait` replaces it by one line saying what the run waits for and until when,
   and a new line only when what it waits for changes.
 
-``python -m salescast.ops.dag_test dags test DAG DATE`` is the Airflow CLI with that filter.
+``salescast_dev.dag_test`` runs the Airflow CLI with that filter.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import fcntl
 import json
 import logging
 import os
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -138,16 +137,8 @@ class QuietWait(logging.Filter):
         )
 
 
-def main(argv: list[str]) -> int:
-    """The Airflow CLI (``airflow <argv>``) with :class:`QuietWait` on DAG.test()'s logger."""
-    from airflow.__main__ import main as airflow_main
-
+def quiet_sensor_waits(argv: list[str]) -> None:
+    """Install :class:`QuietWait` on DAG.test()'s logger when ``argv`` is ``dags test DAG DATE``."""
     positional = [a for a in argv if not a.startswith("-")]
     if positional[:2] == ["dags", "test"] and len(positional) >= 4:
         logging.getLogger(DAG_TEST_LOGGER).addFilter(QuietWait(Settings.from_env(), positional[2], positional[3]))
-    sys.argv = ["airflow", *argv]
-    return int(airflow_main() or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
