@@ -65,7 +65,7 @@ def publish_one_more_day(lake: Lake) -> None:
 def sales_rows() -> int:
     from salescast.catalog.warehouse import connect
 
-    with connect() as connection:
+    with connect(Settings.from_env()) as connection:
         return connection.execute("SELECT COUNT(*) FROM sales_daily").fetchone()[0]
 
 
