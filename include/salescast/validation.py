@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from salescast import ids
 from salescast.config import EXPECTATIONS_DIR
 
 # GX phones home and draws progress bars by default; neither belongs in a pipeline.
@@ -105,16 +106,31 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict[str, Any] | 
                 _describe(config) + (f" (observed {observed})" if observed is not None else "")
             )
             continue
-        show = (config.get("meta") or {}).get("show")
-        reason = _describe(config)
         for index in indexes:
             position = int(index) if not isinstance(index, dict) else int(next(iter(index.values())))
-            detail = reason
-            if show and show in data.columns:
-                value = data.at[position, show]
-                detail = f"{reason} (got {value.item() if hasattr(value, 'item') else value!r})"
-            outcome.row_reasons.setdefault(position, []).append(detail)
+            outcome.row_reasons.setdefault(position, []).append(row_reason(config, data, position))
     return outcome
+
+
+def row_reason(config: dict[str, Any], data: pd.DataFrame, position: int) -> str:
+    """The quarantine reason of one failing row: the expectation's ``meta.reason`` and, with
+    ``meta.show``, the value that failed (its repr, so an invisible character is spelled
+    out). ``meta.explain: "salescast.ids"`` words the reason by the id rule instead, naming
+    the refused character."""
+    meta = config.get("meta") or {}
+    reason, show = _describe(config), meta.get("show")
+    if not show or show not in data.columns:
+        return reason
+    value = data.at[position, show]
+    value = value.item() if hasattr(value, "item") else value
+    if meta.get("explain") == "salescast.ids" and isinstance(value, str):
+        reason = ids.refused_character(show, value) or reason
+    return f"{reason} (got {value!r})"
+
+
+def parameters_for(day: str) -> dict[str, Any]:
+    """The run-time parameters of the landing and sales_daily suites for one day."""
+    return {"partition_dates": [day], "refused_id_characters": ids.REFUSED_PATTERN}
 
 
 def render_html(title: str, outcomes: list[SuiteOutcome], summary: dict[str, Any]) -> str:

@@ -177,6 +177,56 @@ def parquet_nan_revenue() -> Case:
     return Case("parquet-nan-revenue", {"p.parquet": buffer.getvalue()}, records, reasons=(reason,))
 
 
+# issue 27 row 6: the characters of the id rule (salescast.ids), once in a store id and once in
+# an item id, via CSV (NUL included: a stray NUL is the record's problem) and via Parquet alike
+HOSTILE_ID_CHARACTERS = (
+    "\n\t\x07\x1b\x00"  # controls
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"  # bidi
+    "\u200b\u200c\u200d\ufeff\u2060"  # zero-width
+)
+
+
+def _hostile_records(file: str, lines: list[int], store: str) -> list[Record]:
+    """The hostile ids, then 1000 good records of ``store`` (bad records stay under 5%)."""
+    ids = [(f"S{c}{n:02d}", "I001") for n, c in enumerate(HOSTILE_ID_CHARACTERS)]
+    ids += [(store, f"I{n:02d}{c}X") for n, c in enumerate(HOSTILE_ID_CHARACTERS)]
+    ids += [(store, f"G{n:03d}") for n in range(1000)]
+    return [
+        Record(file, line, store, item, 1.0, 2.49, bad=n < 2 * len(HOSTILE_ID_CHARACTERS))
+        for n, ((store, item), line) in enumerate(zip(ids, lines, strict=False))
+    ]
+
+
+def hostile_ids() -> Case:
+    import csv
+
+    placeholder = _hostile_records("ids.csv", list(range(2, 3000)), "S01")
+    text, lines, line = io.StringIO(newline=""), [], 1
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["date", "store_id", "item_id", "units", "revenue"])
+    for r in placeholder:
+        writer.writerow([str(DAY), r.store, r.item, "1", "2.49"])
+        line += 1 + r.store.count("\n") + r.item.count("\n")  # a quoted newline is a line of its own
+        lines.append(line)
+    in_csv = _hostile_records("ids.csv", lines, "S01")
+    in_parquet = _hostile_records("ids.parquet", list(range(1, 3000)), "S02")
+    table = pa.table(
+        {"date": [str(DAY)] * len(in_parquet), "store_id": [r.store for r in in_parquet],
+         "item_id": [r.item for r in in_parquet], "units": [1.0] * len(in_parquet), "revenue": [2.49] * len(in_parquet)}
+    )  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    reasons = tuple(
+        f"{column} contains {kind} U+{ord(c):04X}"
+        for c, kind in [("\x00", "a control character"), ("\x07", "a control character"),
+                        ("\u202e", "a bidirectional control character"),
+                        ("\u200b", "an invisible (zero-width or formatting) character")]
+        for column in ("store_id", "item_id")
+    )  # fmt: skip
+    files = {"ids.csv": text.getvalue().encode(), "ids.parquet": buffer.getvalue()}
+    return Case("hostile-ids", files, [*in_csv, *in_parquet], reasons=reasons)
+
+
 CASES = [
     money_vs_units(),
     unparseable_revenue(),
@@ -189,6 +239,7 @@ CASES = [
     corrupt_gzip(),
     corrupt_parquet(),
     parquet_nan_revenue(),
+    hostile_ids(),
 ]
 
 

@@ -76,13 +76,22 @@ def _where(data: bytes, offset: int) -> str:
 
 def _decode(name: str, data: bytes) -> tuple[str, str]:
     text, encoding = _decode_text(name, data)
-    if "\x00" in text:  # valid UTF-8, but no CSV has NUL: UTF-16 without its mark, or a binary file
-        line = text.count("\n", 0, text.index("\x00")) + 1
+    first = text.find("\x00")
+    check_nul(name, None if first < 0 else text.count("\n", 0, first) + 1, text.count("\x00"), len(text))
+    return text, encoding
+
+
+def check_nul(name: str, first_line: int | None, nuls: int, characters: int) -> None:
+    """Refuse text that is not text: a NUL on the first (header) line, or NULs in more than 1%
+    of the characters, is a binary file or UTF-16 without its mark (every other byte of
+    ASCII text is NUL). A stray NUL in a record is that record's problem: the id rule or
+    the number check quarantines it, as for a Parquet file."""
+    if first_line is not None and (first_line == 1 or nuls * 100 > characters):
         raise UnreadableFile(
             name,
-            f"contains NUL bytes (first on line {line}): binary, or UTF-16 without a byte-order mark; {_SAVE_AS_UTF8}",
+            f"contains NUL bytes (first on line {first_line}): binary, or UTF-16 without a byte-order mark; "
+            f"{_SAVE_AS_UTF8}",
         )
-    return text, encoding
 
 
 def _decode_text(name: str, data: bytes) -> tuple[str, str]:

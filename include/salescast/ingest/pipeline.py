@@ -31,7 +31,7 @@ from salescast.lake import (
     safe_run_id,
 )
 from salescast.publish import DATA_FILE, publish_partition
-from salescast.validation import SuiteOutcome, render_html, validate
+from salescast.validation import SuiteOutcome, parameters_for, render_html, validate
 
 log = logging.getLogger(__name__)
 
@@ -274,14 +274,14 @@ class _Validated:
 def _validate_rows(read: _ReadDay, day: date, run_id: str) -> _Validated:
     """Excluded and invalid records to quarantine (appended to ``read.quarantine``), the
     rest aggregated to daily rows; both checked by their GX suite."""
-    partition_dates = [day.isoformat()]
+    parameters = parameters_for(day.isoformat())
     rows = pd.concat(read.rows, ignore_index=True) if read.rows else landing_rows_empty()
     excluded_mask = rows["excluded"].notna()
     if excluded_mask.any():
         excluded_rows = rows[excluded_mask]
         read.quarantine.append(_quarantine_frame(excluded_rows, day, run_id, "excluded", excluded_rows["excluded"]))
     candidates = flag_day_level_problems(rows[~excluded_mask].reset_index(drop=True), read.aggregating)
-    landing_outcome = validate(candidates, "landing", {"partition_dates": partition_dates})
+    landing_outcome = validate(candidates, "landing", parameters)
     reasons = landing_outcome.reasons_for(candidates.index)
     invalid_mask = reasons.notna()
     if invalid_mask.any():
@@ -290,9 +290,7 @@ def _validate_rows(read: _ReadDay, day: date, run_id: str) -> _Validated:
         )
     accepted = candidates[~invalid_mask]
     daily = aggregate_daily(accepted)
-    daily_outcome = validate(
-        daily.assign(date=daily["date"].map(str)), "sales_daily", {"partition_dates": partition_dates}
-    )
+    daily_outcome = validate(daily.assign(date=daily["date"].map(str)), "sales_daily", parameters)
     return _Validated(accepted, daily, int(excluded_mask.sum()), [landing_outcome, daily_outcome])
 
 
