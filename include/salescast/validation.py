@@ -45,10 +45,15 @@ def suite_path(name: str, directory: Path = EXPECTATIONS_DIR) -> Path:
     return directory / f"{name}.json"
 
 
+def load_suite_spec(name: str, directory: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
+    """The suite's JSON: what GX runs and what :mod:`salescast.suite_sql` translates."""
+    return json.loads(suite_path(name, directory).read_text())
+
+
 def load_suite(name: str, directory: Path = EXPECTATIONS_DIR):  # noqa: ANN201 - GX type, imported lazily
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    spec = json.loads(suite_path(name, directory).read_text())
+    spec = load_suite_spec(name, directory)
     return ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta", {}))
 
 
@@ -72,7 +77,8 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _describe(expectation: dict[str, Any]) -> str:
+def describe(expectation: dict[str, Any]) -> str:
+    """The reason an expectation gives when it fails: its ``meta.reason``, else its type and column."""
     meta = expectation.get("meta") or {}
     if meta.get("reason"):
         return str(meta["reason"])
@@ -95,7 +101,7 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict[str, Any] | 
         config = item.expectation_config.to_json_dict()
         if item.exception_info and item.exception_info.get("raised_exception"):
             message = item.exception_info.get("exception_message")
-            outcome.table_failures.append(f"{_describe(config)}: GX could not evaluate it ({message})")
+            outcome.table_failures.append(f"{describe(config)}: GX could not evaluate it ({message})")
             continue
         if item.success:
             continue
@@ -103,7 +109,7 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict[str, Any] | 
         if not indexes:
             observed = item.result.get("observed_value")
             outcome.table_failures.append(
-                _describe(config) + (f" (observed {observed})" if observed is not None else "")
+                describe(config) + (f" (observed {observed})" if observed is not None else "")
             )
             continue
         for index in indexes:
@@ -113,18 +119,22 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict[str, Any] | 
 
 
 def row_reason(config: dict[str, Any], data: pd.DataFrame, position: int) -> str:
-    """The quarantine reason of one failing row: the expectation's ``meta.reason`` and, with
-    ``meta.show``, the value that failed (its repr, so an invisible character is spelled
-    out). ``meta.explain: "salescast.ids"`` words the reason by the id rule instead, naming
-    the refused character."""
-    meta = config.get("meta") or {}
-    reason, show = _describe(config), meta.get("show")
+    """The quarantine reason of one failing row of ``data`` (:func:`reason_with_value`)."""
+    show = (config.get("meta") or {}).get("show")
     if not show or show not in data.columns:
-        return reason
+        return describe(config)
     value = data.at[position, show]
-    value = value.item() if hasattr(value, "item") else value
+    return reason_with_value(config, value.item() if hasattr(value, "item") else value)
+
+
+def reason_with_value(config: dict[str, Any], value: Any) -> str:
+    """The expectation's ``meta.reason`` and the value that failed (its repr, so an invisible
+    character is spelled out); ``meta.explain: "salescast.ids"`` words the reason by the id
+    rule instead, naming the refused character."""
+    meta = config.get("meta") or {}
+    reason = describe(config)
     if meta.get("explain") == "salescast.ids" and isinstance(value, str):
-        reason = ids.refused_character(show, value) or reason
+        reason = ids.refused_character(meta["show"], value) or reason
     return f"{reason} (got {value!r})"
 
 

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from salescast.ingest.daytable import aggregate_daily
 from salescast.ingest.parsing import UnreadableFile, parse_file
 from salescast.ingest.pipeline import DayRejected, archive_raw, check_landing_ready, ingest_day, standardize_day
 from salescast.ingest.sources import load_sources
-from salescast.ingest.standardize import aggregate_daily, landing_rows
+from salescast.ingest.standardize import landing_rows
 from salescast.lake import Lake
 
 from .test_pipeline import curated
