@@ -86,12 +86,15 @@ class DayTable:
         import duckdb
 
         self.work, self.day, self.run_id = work, day, run_id
-        self.con = duckdb.connect(str(work / "day.duckdb"))
+        self.con = duckdb.connect()  # in memory: what is big lives in Parquet files in ``work``
         spill = work / "spill"
         spill.mkdir(exist_ok=True)
         self.con.execute(
             f"SET memory_limit = {literal(MEMORY_LIMIT)}; SET threads = {THREADS}; "
-            f"SET temp_directory = {literal(str(spill))}; SET preserve_insertion_order = false"
+            f"SET temp_directory = {literal(str(spill))}; SET preserve_insertion_order = false; "
+            # every join here is the day LEFT JOIN a small table: keep the small side the one hashed (the
+            # optimiser, misled by an estimate, could hash the day and run out of memory)
+            "SET disabled_optimizers = 'join_order,build_side_probe_side'"
         )
         self._create("dates", DATE_MAP_SCHEMA)
         self.con.execute(
@@ -102,7 +105,9 @@ class DayTable:
         pq.write_table(BATCH_SCHEMA.empty_table(), self._landing_file(-1))  # the day's rows: landing-*.parquet
 
     def _landing_file(self, file_index: int) -> Path:
-        return self.work / f"landing-{file_index + 1:06d}.parquet"
+        """``landing-000001.parquet``...; ``landing-empty.parquet`` (-1) sorts last, as DuckDB
+        estimates a glob's rows from its first file."""
+        return self.work / (f"landing-{file_index + 1:06d}.parquet" if file_index >= 0 else "landing-empty.parquet")
 
     def _create(self, name: str, schema: pa.Schema) -> None:
         empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
@@ -174,7 +179,7 @@ class DayTable:
             "(SELECT count(*) FROM daily)"
         ).fetchall()[0]
         stores = frozenset(r[0] for r in self.con.execute("SELECT DISTINCT store_id FROM daily").fetchall())
-        invalid = self.con.execute(f"SELECT count(*) FROM landing_flags WHERE {self._any(landing)}").fetchall()[0][0]
+        invalid = self.con.execute(f"SELECT count(*) FROM checked WHERE {self._any(landing)}").fetchall()[0][0]
         return Checked(counts[0], invalid, counts[1], counts[2], stores, [landing, daily], daily_file, quarantine,
                        quarantined)  # fmt: skip
 
@@ -187,55 +192,69 @@ class DayTable:
         )
 
     def _windowed(self, aggregating: set[str]) -> None:
-        """The candidates (not excluded) with the flags that need the whole day: exact duplicates
-        (same source format and record, in any file of the day: the first stays) and, for
-        one-row-per-key sources, records that share a key."""
+        """``windowed``: the candidates (not excluded) with the flags that need the whole day.
+
+        An exact duplicate is a record of the same source format and content as an earlier one,
+        in any file of the day (the first stays); for one-row-per-key sources, records that share
+        a date, store and item clash. Both are found in two steps so that no step sorts the whole
+        day: a 64-bit hash groups the day (a few bytes per record in memory) and names the few
+        candidates, then the exact comparison runs on those alone. A hash collision only adds a
+        candidate, never a flag."""
         per_key = f"NOT list_contains([{', '.join(literal(s) for s in sorted(aggregating))}]::VARCHAR[], source)"
         plain = ", ".join(c for c in LANDING_COLUMNS if c not in ("duplicate_of", "conflicting_key"))
-        per_day = "count(*) OVER (PARTITION BY keyed, date, store_id, item_id) > 1"
-        conflict = f"CASE WHEN keyed THEN {per_day} ELSE FALSE END AS conflicting_key"
         self.con.execute(
-            f"""
-            CREATE VIEW windowed AS
-            WITH c AS (
-                SELECT file_index, {plain},
-                       CASE WHEN row_number() OVER w > 1 THEN first_value(source_file || ':' || {LINE}) OVER w END
-                           AS duplicate_of
-                FROM dated WHERE excluded IS NULL
-                WINDOW w AS (PARTITION BY source, raw ORDER BY {_ORDER})
-            ), k AS (
-                SELECT *, duplicate_of IS NULL AND date IS NOT NULL AND store_id IS NOT NULL AND item_id IS NOT NULL
-                          AND {per_key} AS keyed
-                FROM c
-            )
-            SELECT file_index, {", ".join(conflict if c == "conflicting_key" else c for c in LANDING_COLUMNS)}
-            FROM k
-            """
+            f"CREATE VIEW positioned AS SELECT file_index, {plain}, file_index::BIGINT * 4294967296 + {LINE} AS pos "
+            "FROM dated WHERE excluded IS NULL"
+        )
+        self._materialise(
+            "duplicates",
+            f"""SELECT pos, first_value(source_file || ':' || {LINE}) OVER w AS duplicate_of, row_number() OVER w AS n
+                FROM positioned
+                WHERE hash(source, raw) IN (SELECT hash(source, raw) FROM positioned GROUP BY ALL HAVING count(*) > 1)
+                WINDOW w AS (PARTITION BY source, raw ORDER BY pos)""",
+        )
+        self.con.execute(
+            "CREATE VIEW deduplicated AS SELECT p.*, CASE WHEN d.n > 1 THEN d.duplicate_of END AS duplicate_of, "
+            "d.n IS NULL OR d.n = 1 AS first_seen FROM positioned p LEFT JOIN duplicates d USING (pos)"
+        )
+        keyed = f"first_seen AND date IS NOT NULL AND store_id IS NOT NULL AND item_id IS NOT NULL AND {per_key}"
+        key = "hash(date, store_id, item_id)"
+        self._materialise(
+            "clashes",
+            f"""SELECT pos FROM (
+                    SELECT pos, count(*) OVER (PARTITION BY date, store_id, item_id) AS n FROM deduplicated
+                    WHERE {keyed} AND {key} IN (
+                        SELECT {key} FROM deduplicated WHERE {keyed} GROUP BY ALL HAVING count(*) > 1)
+                ) WHERE n > 1""",
+        )
+        columns = ", ".join("c.pos IS NOT NULL AS conflicting_key" if c == "conflicting_key" else f"d.{c}"
+                            for c in LANDING_COLUMNS)  # fmt: skip
+        self.con.execute(
+            f"CREATE VIEW windowed AS SELECT d.file_index, {columns} "
+            "FROM deduplicated d LEFT JOIN clashes c USING (pos)"
         )
 
     def _landing_suite(self, aggregating: set[str], parameters: dict[str, Any]) -> SqlOutcome:
-        """Day-level flags and the landing suite's rules in one pass (``landing_flags``), then
-        ``candidates``: the rows the suite judged, as its columns."""
+        """Day-level flags and the landing suite's rules in one pass, materialised as ``checked``
+        (every candidate with its ``rule_<i>`` flags): what follows reads that one file, no join."""
         self._windowed(aggregating)
         rules = compile_suite("landing", parameters, column_types(self.con, "windowed"))
-        self.con.execute(
-            f"CREATE TABLE landing_flags AS SELECT file_index, {LINE}, duplicate_of, conflicting_key, "
-            f"{flags_sql(rules)} FROM windowed"
-        )
-        day_level = ("duplicate_of", "conflicting_key")
-        columns = ", ".join(f"f.{c}" if c in day_level else f"d.{c}" for c in LANDING_COLUMNS)
-        self.con.execute(
-            f"CREATE VIEW candidates_keyed AS SELECT d.file_index, {columns} FROM dated d "
-            f"JOIN landing_flags f USING (file_index, {LINE})"
-        )
-        self.con.execute(f"CREATE VIEW candidates AS SELECT {', '.join(LANDING_COLUMNS)} FROM candidates_keyed")
-        return summarise(self.con, "landing", rules, "candidates", "landing_flags")
+        self._materialise("checked", f"SELECT *, {flags_sql(rules)} FROM windowed")
+        self.con.execute(f"CREATE VIEW candidates AS SELECT {', '.join(LANDING_COLUMNS)} FROM checked")
+        return summarise(self.con, "landing", rules, "candidates", "checked")
 
     def _suite(self, suite: str, relation: str, parameters: dict[str, Any]) -> SqlOutcome:
         """Run a suite's rules on ``relation``: ``<relation>_flags`` holds one boolean per row-level rule."""
         rules = compile_suite(suite, parameters, column_types(self.con, relation))
-        self.con.execute(f"CREATE TABLE {relation}_flags AS SELECT {flags_sql(rules)} FROM {relation}")
+        self._materialise(f"{relation}_flags", f"SELECT {flags_sql(rules)} FROM {relation}")
         return summarise(self.con, suite, rules, relation, f"{relation}_flags")
+
+    def _materialise(self, name: str, sql: str) -> None:
+        """A query's result as a Parquet file and a view on it: written as it streams, and never
+        held in DuckDB's memory (a table would be, and could not be evicted)."""
+        path = literal(str(self.work / f"{name}.parquet"))
+        self.con.execute(f"COPY ({sql}) TO {path} (FORMAT parquet, COMPRESSION lz4)")
+        self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({path})")
 
     @staticmethod
     def _any(outcome: SqlOutcome) -> str:
@@ -272,11 +291,8 @@ class DayTable:
         if not rules:
             return
         shows = sorted({r.config["meta"]["show"] for r in rules if r.config["meta"].get("show")})
-        select = ", ".join([f"c.{c}" for c in ["source_file", LINE, "raw", *shows]] + [f"f.{r.name}" for r in rules])
-        sql = (
-            f"SELECT {select} FROM candidates_keyed c JOIN landing_flags f USING (file_index, {LINE}) "
-            f"WHERE {' OR '.join(f'f.{r.name}' for r in rules)} ORDER BY c.file_index, c.{LINE}"
-        )
+        select = ", ".join(["source_file", LINE, "raw", *shows] + [r.name for r in rules])
+        sql = f"SELECT {select} FROM checked WHERE {self._any(landing)} ORDER BY {_ORDER}"
         for rows in self._batches(sql):
             rows["reason"] = [_reasons(rules, rows, i) for i in range(len(rows[LINE]))]
             yield quarantine_frame(self.day, self.run_id, rows, "invalid")
@@ -290,8 +306,7 @@ class DayTable:
     def _write_daily(self, landing: SqlOutcome) -> Path:
         """The accepted records' daily rows, streamed to a local Parquet file."""
         target = self.work / "daily.parquet"
-        accepted = " OR ".join(f"f.{r.name}" for r in landing.row_rules) or "FALSE"
-        source = f"candidates_keyed c JOIN landing_flags f USING (file_index, {LINE}) WHERE NOT ({accepted})"
+        source = f"checked c WHERE NOT ({self._any(landing)})"
         with pq.ParquetWriter(target, DAILY_SCHEMA, compression="zstd") as writer:
             writer.write_table(DAILY_SCHEMA.empty_table())
             for batch in self.con.sql(daily_sql(source)).to_arrow_reader(OUT_BATCH):
