@@ -1,14 +1,15 @@
-"""One day's landing rows in a DuckDB file: day-level flags, the GX suites, quarantine and the
+"""One day's landing rows in a scratch folder: day-level flags, the GX suites, quarantine and the
 daily sums, in bounded memory.
 
-Batches of canonical rows (:mod:`salescast.ingest.standardize`) are appended to a table in a
-scratch DuckDB database; everything that needs the whole day (exact duplicates across files,
-two records for one key, the suites, the sums) is SQL over it, which DuckDB runs within
-``MEMORY_LIMIT`` and spills to the scratch folder beyond it. Quarantine and the daily rows
-stream out in batches to local Parquet files. So peak memory is that of one batch plus the
-limit, whatever the day's size. Results equal the pandas code this replaced: the same
-reasons (the suites via :mod:`salescast.suite_sql`), and sums in file order with the same
-compensated (Kahan) summation pandas' ``groupby().sum()`` uses, so every float is identical.
+Batches of canonical rows (:mod:`salescast.ingest.standardize`) are appended to one Parquet
+file per landing file; everything that needs the whole day (exact duplicates across files,
+two records for one key, the suites, the sums) is DuckDB SQL over those files, run within
+``SALESCAST_INGEST_MEMORY_MB`` and spilled to the scratch folder beyond it. Intermediate
+results are Parquet files too, and quarantine and the daily rows stream out in batches. So
+peak memory is that of one batch plus the limit, whatever the day's size. Results equal the
+pandas code this replaced: the same reasons (the suites via :mod:`salescast.suite_sql`),
+and sums in file order with the same compensated (Kahan) summation pandas'
+``groupby().sum()`` uses, so every float is identical.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from salescast.ingest.standardize import BATCH_SCHEMA, DATE_MAP_SCHEMA, LANDING_
 from salescast.suite_sql import SqlOutcome, column_types, compile_suite, flags_sql, literal, summarise
 from salescast.validation import reason_with_value
 
-MEMORY_LIMIT = "600MB"  # DuckDB's share; the rest of the process (Python, one batch) stays well under 1 GB
 THREADS = max(1, min(4, os.cpu_count() or 1))
 OUT_BATCH = 65_536  # rows per batch streamed out of DuckDB
 QUARANTINE_COLUMNS = ["dt", "run_id", "source_file", LINE, "kind", "reason", "raw"]
@@ -82,15 +82,20 @@ class Checked:
 class DayTable:
     """The scratch database of one ingest run of one day (``work``: a private folder)."""
 
-    def __init__(self, work: Path, day: date, run_id: str) -> None:
+    def __init__(self, work: Path, day: date, run_id: str, memory_mb: int | None = None) -> None:
+        """``memory_mb``: DuckDB's limit (``SALESCAST_INGEST_MEMORY_MB``, 600 by default); the rest
+        of the process (Python, the libraries, one batch) takes about 450 MB more."""
         import duckdb
 
+        from salescast.config import Settings
+
         self.work, self.day, self.run_id = work, day, run_id
+        memory_mb = memory_mb or Settings.from_env().ingest_memory_mb
         self.con = duckdb.connect()  # in memory: what is big lives in Parquet files in ``work``
         spill = work / "spill"
         spill.mkdir(exist_ok=True)
         self.con.execute(
-            f"SET memory_limit = {literal(MEMORY_LIMIT)}; SET threads = {THREADS}; "
+            f"SET memory_limit = '{int(memory_mb)}MB'; SET threads = {THREADS}; "
             f"SET temp_directory = {literal(str(spill))}; SET preserve_insertion_order = false; "
             # every join here is the day LEFT JOIN a small table: keep the small side the one hashed (the
             # optimiser, misled by an estimate, could hash the day and run out of memory)
