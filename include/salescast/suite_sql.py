@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from salescast import ids
-from salescast.validation import load_suite_spec
+from salescast.validation import describe, load_suite_spec
 
 if TYPE_CHECKING:
     import duckdb
@@ -238,7 +238,7 @@ def summarise(con: duckdb.DuckDBPyConnection, suite: str, rules: list[Rule], rel
             success, observed = table_check(rule, columns, types, rows)
             result = {"observed_value": observed}
             if not success:
-                outcome.table_failures.append(_describe(rule.config) + f" (observed {observed})")
+                outcome.table_failures.append(describe(rule.config) + f" (observed {observed})")
         outcome.success &= success
         results.append({"expectation_config": rule.config, "success": success, "result": result})
     outcome.result = _gx_result(suite, outcome.success, results)
@@ -281,9 +281,3 @@ def _gx_result(suite: str, success: bool, results: list[dict[str, Any]]) -> dict
         "results": results,
         "meta": {"engine": "DuckDB SQL translated from the GX suite (salescast.suite_sql)"},
     }
-
-
-def _describe(config: dict[str, Any]) -> str:
-    from salescast.validation import describe
-
-    return describe(config)

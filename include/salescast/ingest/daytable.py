@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from salescast.ingest.parsing import LINE, MalformedRecord
 from salescast.ingest.standardize import BATCH_SCHEMA, DATE_MAP_SCHEMA, LANDING_COLUMNS, SALES_DAILY_COLUMNS
 from salescast.suite_sql import SqlOutcome, column_types, compile_suite, flags_sql, literal, summarise
-from salescast.validation import reason_with_value
+from salescast.validation import describe, reason_with_value
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
 OUT_BATCH = 65_536  # rows per batch streamed out of DuckDB
@@ -368,11 +368,5 @@ def _reasons(rules: list, rows: dict[str, list], i: int) -> str:
     for rule in rules:
         if rows[rule.name][i]:
             show = rule.config["meta"].get("show")
-            parts.append(reason_with_value(rule.config, rows[show][i]) if show else _plain(rule.config))
+            parts.append(reason_with_value(rule.config, rows[show][i]) if show else describe(rule.config))
     return "; ".join(parts)
-
-
-def _plain(config: dict[str, Any]) -> str:
-    from salescast.validation import describe
-
-    return describe(config)
