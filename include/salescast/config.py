@@ -205,6 +205,8 @@ class Settings:
     retired_stores: frozenset[str] = frozenset()
     # how long after the end of day D an expected store's sales may still arrive before an alert mail
     delivery_settle_seconds: int = 12 * 3600
+    # DuckDB's share of one ingest's memory (MB): what a day needs beyond it spills to the scratch folder
+    ingest_memory_mb: int = 600
 
     # long on purpose: one line per setting, each validated where it is read
     @classmethod
@@ -266,6 +268,7 @@ class Settings:
             forecast_deadline=_deadline("SALESCAST_FORECAST_DEADLINE", "06:00"),
             retired_stores=frozenset(s.strip() for s in _env("SALESCAST_RETIRED_STORES", "").split(",") if s.strip()),
             delivery_settle_seconds=_int("SALESCAST_DELIVERY_SETTLE_SECONDS", 12 * 3600, 0, 7 * 86_400),
+            ingest_memory_mb=_int("SALESCAST_INGEST_MEMORY_MB", 600, 64, 1_048_576),
         )
         _check_horizon(settings)
         return settings

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -215,9 +215,14 @@ class Lake:
         half: written aside under a temporary name (``.<name>.<tag>.tmp``, within
         :data:`NAME_MAX`) and moved over ``target``. A failure at either step removes the
         temporary file: a full disk leaves nothing behind."""
+        self.replace_with(target, tag, lambda pending: self.write_bytes(pending, data))
+
+    def replace_with(self, target: ObjectStoragePath, tag: str, write: Callable[[ObjectStoragePath], object]) -> None:
+        """:meth:`replace_file` for content too large to hold: ``write(pending)`` writes the
+        temporary file (streamed from a file, in blocks), which then moves over ``target``."""
         pending = target.parent / fit_name(f".{target.name}.{tag}.tmp")
         try:
-            self.write_bytes(pending, data)
+            write(pending)
             self.move(pending, target)
         except BaseException:
             self.discard(pending)

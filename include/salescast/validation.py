@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from salescast import ids
 from salescast.config import EXPECTATIONS_DIR
 
 # GX phones home and draws progress bars by default; neither belongs in a pipeline.
@@ -44,10 +45,15 @@ def suite_path(name: str, directory: Path = EXPECTATIONS_DIR) -> Path:
     return directory / f"{name}.json"
 
 
+def load_suite_spec(name: str, directory: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
+    """The suite's JSON: what GX runs and what :mod:`salescast.suite_sql` translates."""
+    return json.loads(suite_path(name, directory).read_text())
+
+
 def load_suite(name: str, directory: Path = EXPECTATIONS_DIR):  # noqa: ANN201 - GX type, imported lazily
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    spec = json.loads(suite_path(name, directory).read_text())
+    spec = load_suite_spec(name, directory)
     return ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta", {}))
 
 
@@ -71,7 +77,8 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _describe(expectation: dict[str, Any]) -> str:
+def describe(expectation: dict[str, Any]) -> str:
+    """The reason an expectation gives when it fails: its ``meta.reason``, else its type and column."""
     meta = expectation.get("meta") or {}
     if meta.get("reason"):
         return str(meta["reason"])
@@ -94,7 +101,7 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict[str, Any] | 
         config = item.expectation_config.to_json_dict()
         if item.exception_info and item.exception_info.get("raised_exception"):
             message = item.exception_info.get("exception_message")
-            outcome.table_failures.append(f"{_describe(config)}: GX could not evaluate it ({message})")
+            outcome.table_failures.append(f"{describe(config)}: GX could not evaluate it ({message})")
             continue
         if item.success:
             continue
@@ -102,19 +109,38 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict[str, Any] | 
         if not indexes:
             observed = item.result.get("observed_value")
             outcome.table_failures.append(
-                _describe(config) + (f" (observed {observed})" if observed is not None else "")
+                describe(config) + (f" (observed {observed})" if observed is not None else "")
             )
             continue
-        show = (config.get("meta") or {}).get("show")
-        reason = _describe(config)
         for index in indexes:
             position = int(index) if not isinstance(index, dict) else int(next(iter(index.values())))
-            detail = reason
-            if show and show in data.columns:
-                value = data.at[position, show]
-                detail = f"{reason} (got {value.item() if hasattr(value, 'item') else value!r})"
-            outcome.row_reasons.setdefault(position, []).append(detail)
+            outcome.row_reasons.setdefault(position, []).append(row_reason(config, data, position))
     return outcome
+
+
+def row_reason(config: dict[str, Any], data: pd.DataFrame, position: int) -> str:
+    """The quarantine reason of one failing row of ``data`` (:func:`reason_with_value`)."""
+    show = (config.get("meta") or {}).get("show")
+    if not show or show not in data.columns:
+        return describe(config)
+    value = data.at[position, show]
+    return reason_with_value(config, value.item() if hasattr(value, "item") else value)
+
+
+def reason_with_value(config: dict[str, Any], value: Any) -> str:
+    """The expectation's ``meta.reason`` and the value that failed (its repr, so an invisible
+    character is spelled out); ``meta.explain: "salescast.ids"`` words the reason by the id
+    rule instead, naming the refused character."""
+    meta = config.get("meta") or {}
+    reason = describe(config)
+    if meta.get("explain") == "salescast.ids" and isinstance(value, str):
+        reason = ids.refused_character(meta["show"], value) or reason
+    return f"{reason} (got {value!r})"
+
+
+def parameters_for(day: str) -> dict[str, Any]:
+    """The run-time parameters of the landing and sales_daily suites for one day."""
+    return {"partition_dates": [day], "refused_id_characters": ids.REFUSED_PATTERN}
 
 
 def render_html(title: str, outcomes: list[SuiteOutcome], summary: dict[str, Any]) -> str:

@@ -177,6 +177,56 @@ def parquet_nan_revenue() -> Case:
     return Case("parquet-nan-revenue", {"p.parquet": buffer.getvalue()}, records, reasons=(reason,))
 
 
+# issue 27 row 6: the characters of the id rule (salescast.ids), once in a store id and once in
+# an item id, via CSV (NUL included: a stray NUL is the record's problem) and via Parquet alike
+HOSTILE_ID_CHARACTERS = (
+    "\n\t\x07\x1b\x00"  # controls
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"  # bidi
+    "\u200b\u200c\u200d\ufeff\u2060"  # zero-width
+)
+
+
+def _hostile_records(file: str, lines: list[int], store: str) -> list[Record]:
+    """The hostile ids, then 1000 good records of ``store`` (bad records stay under 5%)."""
+    ids = [(f"S{c}{n:02d}", "I001") for n, c in enumerate(HOSTILE_ID_CHARACTERS)]
+    ids += [(store, f"I{n:02d}{c}X") for n, c in enumerate(HOSTILE_ID_CHARACTERS)]
+    ids += [(store, f"G{n:03d}") for n in range(1000)]
+    return [
+        Record(file, line, store, item, 1.0, 2.49, bad=n < 2 * len(HOSTILE_ID_CHARACTERS))
+        for n, ((store, item), line) in enumerate(zip(ids, lines, strict=False))
+    ]
+
+
+def hostile_ids() -> Case:
+    import csv
+
+    placeholder = _hostile_records("ids.csv", list(range(2, 3000)), "S01")
+    text, lines, line = io.StringIO(newline=""), [], 1
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["date", "store_id", "item_id", "units", "revenue"])
+    for r in placeholder:
+        writer.writerow([str(DAY), r.store, r.item, "1", "2.49"])
+        line += 1 + r.store.count("\n") + r.item.count("\n")  # a quoted newline is a line of its own
+        lines.append(line)
+    in_csv = _hostile_records("ids.csv", lines, "S01")
+    in_parquet = _hostile_records("ids.parquet", list(range(1, 3000)), "S02")
+    table = pa.table(
+        {"date": [str(DAY)] * len(in_parquet), "store_id": [r.store for r in in_parquet],
+         "item_id": [r.item for r in in_parquet], "units": [1.0] * len(in_parquet), "revenue": [2.49] * len(in_parquet)}
+    )  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    reasons = tuple(
+        f"{column} contains {kind} U+{ord(c):04X}"
+        for c, kind in [("\x00", "a control character"), ("\x07", "a control character"),
+                        ("\u202e", "a bidirectional control character"),
+                        ("\u200b", "an invisible (zero-width or formatting) character")]
+        for column in ("store_id", "item_id")
+    )  # fmt: skip
+    files = {"ids.csv": text.getvalue().encode(), "ids.parquet": buffer.getvalue()}
+    return Case("hostile-ids", files, [*in_csv, *in_parquet], reasons=reasons)
+
+
 CASES = [
     money_vs_units(),
     unparseable_revenue(),
@@ -189,6 +239,7 @@ CASES = [
     corrupt_gzip(),
     corrupt_parquet(),
     parquet_nan_revenue(),
+    hostile_ids(),
 ]
 
 
@@ -284,3 +335,51 @@ def test_every_record_is_published_or_quarantined_and_a_rerun_changes_nothing(la
     assert type(second) is type(first)
     assert snapshot(lake, case.day) == before  # same curated bytes, same quarantine rows in one file, same raw/
     account(lake, case)
+
+
+# ---- issue 27 row 13: memory that does not grow with the day ---------------------------------------
+
+_INGEST_CHILD = """
+import sys
+from datetime import date
+from salescast.config import Settings
+from salescast.ingest.pipeline import ingest_day
+from salescast.lake import Lake
+ingest_day(Lake.from_settings(Settings.from_env()), date.fromisoformat(sys.argv[1]), "memory", 0.05)
+"""
+
+
+def _land_generated_day(lake: Lake, day: date, items: int, tmp_path) -> None:
+    from salescast_dev.generate import PanelSpec, write_landing
+
+    out = tmp_path / f"gen-{day}"
+    write_landing(PanelSpec(stores=25, items=items, seed=3), day, day, out, defects=True, bad_file_rate=0.0)
+    for path in sorted((out / day.isoformat()).iterdir()):
+        lake.write_bytes(lake.landing_dir(day) / path.name, path.read_bytes())
+
+
+def _peak_rss_mb_of_ingest(day: date) -> float:
+    """Peak RSS of one ``ingest_day`` in a fresh process (its own ``ru_maxrss``, imports included),
+    with DuckDB's share set low so that the bound, not the machine, is what is measured."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SALESCAST_INGEST_MEMORY_MB="100")
+    child = subprocess.Popen([sys.executable, "-c", _INGEST_CHILD, day.isoformat()], env=env)
+    _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the ingest failed"
+    return usage.ru_maxrss / 1024
+
+
+def test_ingest_memory_does_not_grow_with_the_day(lake, tmp_path):
+    """A day of ~6x the records (35k -> 210k) costs < 150 MB more at peak: the day is streamed in
+    batches and checked in DuckDB within its limit. Before, every record cost 2.3-3.3 KB (a 10M-record
+    day needed over 20 GB): here that would be > 400 MB more."""
+    small, big = date(2025, 3, 3), date(2025, 3, 4)
+    _land_generated_day(lake, small, 2000, tmp_path)
+    _land_generated_day(lake, big, 12000, tmp_path)
+    rss_small, rss_big = _peak_rss_mb_of_ingest(small), _peak_rss_mb_of_ingest(big)
+    published = lake.read_parquet(lake.curated_dir(big) / DATA_FILE, ["source_rows"])["source_rows"].sum()
+    assert published > 5 * lake.read_parquet(lake.curated_dir(small) / DATA_FILE, ["source_rows"])["source_rows"].sum()
+    assert rss_big - rss_small < 150, f"peak RSS {rss_small:.0f} MB -> {rss_big:.0f} MB"

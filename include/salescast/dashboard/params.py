@@ -7,6 +7,8 @@ import re
 import unicodedata
 from datetime import date
 
+from salescast import ids
+
 _ISO_DAY = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 _DAG_ID = re.compile(r"\A[A-Za-z0-9_.-]{1,250}\Z")  # Airflow's KEY_REGEX for dag ids
 # Airflow's generated run ids (airflow.models.dagrun.RUN_ID_REGEX); others must match
@@ -28,11 +30,14 @@ def _printable(value: str) -> bool:
 
 
 def series_id(name: str, value: str | None) -> str:
-    """A store or item id: non-empty, at most 200 characters, no control characters."""
+    """A store or item id by the rule ingest applies (:mod:`salescast.ids`), normalised the
+    same way: whatever ingest published is accepted, and only that can be."""
     if value is None or not value.strip():
         raise BadRequest(f"{name} is required")
-    if len(value) > MAX_ID or not _printable(value):
-        raise BadRequest(f"{name} is not a valid id (at most {MAX_ID} printable characters)")
+    value = ids.normalise(value)
+    problem = ids.problem(name, value)
+    if problem:
+        raise BadRequest(f"{name} is not a valid id: {problem}")
     return value
 
 

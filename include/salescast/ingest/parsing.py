@@ -1,37 +1,38 @@
-"""Reading one landing file into rows of strings, without losing or guessing anything.
+"""Reading one landing file into batches of text columns, without losing or guessing anything.
 
 Every column is read as text so that a bad value reaches validation as it was written,
 and every record keeps its line number so a quarantined row can be found in the raw file.
 A file that cannot be read at all raises :class:`UnreadableFile` with a specific reason.
-Text is UTF-8, UTF-16 with a BOM, or Windows-1252, decided per file and never by a lossy
-guess; the delimiter (, ; tab |) is detected from the header line.
+Text is UTF-8, UTF-16 with a BOM, or Windows-1252, decided per file from all its bytes
+(:mod:`salescast.ingest.encoding`); the delimiter (, ; tab |) is detected from the header line.
+
+Files are streamed: :func:`open_file` checks the whole file's encoding and its header, then
+:meth:`LandingFile.batches` yields at most ``BATCH_ROWS`` records at a time, so memory does
+not grow with the file. A problem found only while reading (a CSV quote error, a damaged
+Parquet page) still makes the whole file unreadable: the caller discards its batches.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-import re
-import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from salescast.ingest.encoding import CODECS, Opener, UnreadableFile, blocks, check_nul, detect, text_stream
 from salescast.ingest.sources import HeaderProblem, SourceMapping, match_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["LINE", "Batch", "LandingFile", "MalformedRecord", "ParsedFile", "UnreadableFile", "open_file", "parse_file"]
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LINE = "line_number"
-
-
-class UnreadableFile(Exception):
-    """The whole file is unusable; ``reason`` says why in words an operator can act on."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name}: {reason}")
-        self.name = name
-        self.reason = reason
+BATCH_ROWS = 100_000  # records per batch: ~100 MB of Python objects at most, whatever the file's size
+_DELIMITERS = ",;\t|"
 
 
 @dataclass
@@ -42,16 +43,42 @@ class MalformedRecord:
 
 
 @dataclass
+class Batch:
+    """Up to ``BATCH_ROWS`` records: the file's columns as text (its header's names) plus
+    ``line_number``, and the records of those lines that could not be split into fields."""
+
+    rows: pa.Table
+    malformed: list[MalformedRecord] = field(default_factory=list)
+
+
+@dataclass
+class LandingFile:
+    """A landing file whose header matched a source mapping; its records come in batches."""
+
+    name: str
+    mapping: SourceMapping
+    columns: dict[str, str]  # canonical column -> header name
+    header: list[str]
+    read: Callable[[int], Iterator[Batch]]
+    encoding: str | None = None  # text files: utf-8, utf-16 or cp1252
+    delimiter: str | None = None  # text files
+
+    def batches(self, rows: int = BATCH_ROWS) -> Iterator[Batch]:
+        return self.read(rows)
+
+
+@dataclass
 class ParsedFile:
-    """Rows of one file as strings, the mapping that matched its header, and broken records."""
+    """All rows of one file as strings (for small files and tests): :func:`parse_file`."""
 
     name: str
     mapping: SourceMapping
     columns: dict[str, str]
     rows: pd.DataFrame
     malformed: list[MalformedRecord] = field(default_factory=list)
-    encoding: str | None = None  # text files: utf-8, utf-16 or cp1252
-    delimiter: str | None = None  # text files
+    encoding: str | None = None
+    delimiter: str | None = None
+    file: LandingFile | None = None
 
     @property
     def records(self) -> int:
@@ -59,168 +86,202 @@ class ParsedFile:
         return len(self.rows) + len(self.malformed)
 
 
-# A valid multi-byte UTF-8 sequence. Windows-1252 text almost never contains one (it would
-# take e.g. "Ã" followed by "©"), so a file that has one *and* bytes that are not UTF-8
-# mixes encodings, and no single decoding of it is right.
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
-)
-_DELIMITERS = ",;\t|"
-_SAVE_AS_UTF8 = "save the file as UTF-8 (CSV UTF-8 in Excel) and drop it again"
+# ---- CSV ------------------------------------------------------------------------------------
 
 
-def _where(data: bytes, offset: int) -> str:
-    line = data.count(b"\n", 0, offset) + 1
-    return f"line {line}, byte 0x{data[offset]:02x}"
+def _text(name: str, opener: Opener, encoding: str, newline: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(text_stream(name, opener), encoding=CODECS[encoding], newline=newline)
 
 
-def _decode(name: str, data: bytes) -> tuple[str, str]:
-    text, encoding = _decode_text(name, data)
-    if "\x00" in text:  # valid UTF-8, but no CSV has NUL: UTF-16 without its mark, or a binary file
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise UnreadableFile(
-            name,
-            f"contains NUL bytes (first on line {line}): binary, or UTF-16 without a byte-order mark; {_SAVE_AS_UTF8}",
-        )
-    return text, encoding
-
-
-def _decode_text(name: str, data: bytes) -> tuple[str, str]:
-    """The file's text and its encoding: UTF-8 (with or without BOM), UTF-16 with a BOM, or
-    Windows-1252 (older tills). Anything else, or a mix, is refused: a wrong guess would
-    turn "Café" into another store than the one the UTF-8 files name."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as error:
-            reason = f"not valid UTF-16 though it starts with a UTF-16 mark ({error.reason})"
-            raise UnreadableFile(name, reason) from None
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as error:
-        first_bad = error.start
-    if _UTF8_MULTIBYTE.search(data):
-        raise UnreadableFile(
-            name,
-            f"text encoding unknown: the file mixes UTF-8 and another encoding (first non-UTF-8 byte at "
-            f"{_where(data, first_bad)}), so no single reading of it is right; {_SAVE_AS_UTF8}",
-        )
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(
-            name,
-            f"text encoding unknown: neither UTF-8 nor Windows-1252 (at {_where(data, error.start)}); {_SAVE_AS_UTF8}",
-        ) from None
-
-
-def _delimiter(text: str) -> str:
+def _delimiter(name: str, opener: Opener, encoding: str) -> str:
     """The header line's delimiter among , ; tab | (csv.Sniffer); comma when it cannot tell."""
-    header = next((line for line in io.StringIO(text) if line.strip()), "")
+    with _text(name, opener, encoding, "\n") as text:
+        header = next((line for line in text if line.strip()), "")
     try:
         return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
     except csv.Error:
         return ","
 
 
-def _header_problem(name: str, problem: HeaderProblem, delimiter: str | None) -> UnreadableFile:
-    read_as = f" (header read with delimiter {delimiter!r})" if delimiter and problem.unrecognised else ""
-    return UnreadableFile(name, f"{problem}{read_as}")
-
-
-def _read_csv(
-    name: str, text: str, delimiter: str
-) -> tuple[list[str], list[list[str | None]], list[int], list[MalformedRecord]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
+def _csv_header(name: str, reader: Iterator[list[str]]) -> list[str]:
+    header = next(reader, None)
+    while header is not None and not any(cell.strip() for cell in header):
         header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)
-        if header is None:
-            raise UnreadableFile(name, "no header row: the file has no content")
-        header = [h.strip() for h in header]
-        records: list[list[str | None]] = []
-        lines: list[int] = []
-        malformed: list[MalformedRecord] = []
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue  # blank line: not a record
-            if len(record) != len(header):
-                malformed.append(
-                    MalformedRecord(
-                        reader.line_num,
-                        f"malformed record: {len(record)} fields where the header has {len(header)}",
-                        delimiter.join(record),
-                    )
-                )
-                continue
-            records.append(cast("list[str | None]", record))  # no copy per row: the type only widens
-            lines.append(reader.line_num)
-    except csv.Error as error:
-        raise UnreadableFile(name, f"not a readable CSV file near line {reader.line_num}: {error}") from None
-    return header, records, lines, malformed
+    if header is None:
+        raise UnreadableFile(name, "no header row: the file has no content")
+    return [h.strip() for h in header]
 
 
-def _arrow_column_as_text(column) -> list[str | None]:  # noqa: ANN001 - a pyarrow ChunkedArray
+def _blank(record: list[str]) -> bool:
+    """A record of empty or whitespace-only fields is a blank line, not a record."""
+    return not (record and record[0].strip()) and not "".join(record).strip()
+
+
+def _csv_batches(
+    name: str, opener: Opener, header: list[str], encoding: str, delimiter: str, size: int
+) -> Iterator[Batch]:
+    """Records after the header, ``size`` at a time, with the line each ends on. One plain
+    loop over the ``csv`` module's reader: it is what bounds a file's parsing time."""
+    width, wrong = len(header), f"fields where the header has {len(header)}"
+    records: list[list[str]] = []
+    lines: list[int] = []
+    malformed: list[MalformedRecord] = []
+    with _text(name, opener, encoding, "") as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            _csv_header(name, reader)
+            for record in reader:
+                if len(record) == width and (record[0].strip() or not _blank(record)):
+                    records.append(record)
+                    lines.append(reader.line_num)
+                elif not _blank(record):
+                    malformed.append(MalformedRecord(reader.line_num, f"malformed record: {len(record)} {wrong}",
+                                                     delimiter.join(record)))  # fmt: skip
+                if len(records) + len(malformed) >= size:
+                    yield _csv_batch(header, records, lines, malformed)
+                    records, lines, malformed = [], [], []
+        except csv.Error as error:
+            raise UnreadableFile(name, f"not a readable CSV file near line {reader.line_num}: {error}") from None
+    if records or malformed:
+        yield _csv_batch(header, records, lines, malformed)
+
+
+def _csv_batch(header: list[str], records: list[list[str]], lines: list[int], malformed: list) -> Batch:
     import pyarrow as pa
 
-    if pa.types.is_date(column.type):
-        return [None if v is None else v.isoformat() for v in column.to_pylist()]
-    if pa.types.is_timestamp(column.type):
-        return [None if v is None else v.strftime("%Y-%m-%d %H:%M:%S") for v in column.to_pylist()]
-    return [None if v is None else str(v) for v in column.to_pylist()]
+    arrays = [pa.array([r[i] for r in records], pa.string()) for i in range(len(header))]  # lists: Arrow's fast path
+    return Batch(_table(header, arrays, lines), malformed)
 
 
-def _read_parquet(name: str, data: bytes) -> tuple[list[str], list[list[str | None]], list[int]]:
+def _table(header: list[str], arrays: list, lines: list[int]) -> pa.Table:
+    """The batch's table; a column the file itself calls ``line_number`` gives way to ours."""
+    import pyarrow as pa
+
+    kept = [(h, a) for h, a in zip(header, arrays, strict=True) if h != LINE]
+    names = [h for h, _ in kept] + [LINE]
+    return pa.Table.from_arrays([a for _, a in kept] + [pa.array(lines, pa.int64())], names=names)
+
+
+def _open_csv(name: str, opener: Opener, head: bytes) -> tuple[list[str], str, str]:
+    if not head:
+        raise UnreadableFile(name, "empty file (0 bytes after decompression)")
+    encoding, scan = detect(name, opener, head)
+    check_nul(name, scan)
+    delimiter = _delimiter(name, opener, encoding)
+    with _text(name, opener, encoding, "") as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            header = _csv_header(name, reader)
+        except csv.Error as error:
+            raise UnreadableFile(name, f"not a readable CSV file near line {reader.line_num}: {error}") from None
+    return header, encoding, delimiter
+
+
+# ---- Parquet ----------------------------------------------------------------------------------
+
+
+def _as_text(column: pa.Array) -> pa.Array:
+    """Text as ``str()`` writes each value (dates ISO, timestamps to the second): strings and
+    integers by Arrow, other types value by value as before."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_date(kind):
+        values = [None if v is None else v.isoformat() for v in column.to_pylist()]
+    elif pa.types.is_timestamp(kind):
+        values = [None if v is None else v.strftime("%Y-%m-%d %H:%M:%S") for v in column.to_pylist()]
+    else:
+        values = [None if v is None else str(v) for v in column.to_pylist()]
+    return pa.array(values, pa.string())
+
+
+def _parquet_batches(name: str, opener: Opener, header: list[str], size: int) -> Iterator[Batch]:
+    import pyarrow.parquet as pq
+
+    seen = 0
+    try:
+        with opener() as handle:
+            for record_batch in pq.ParquetFile(handle).iter_batches(batch_size=size):
+                arrays = [_as_text(column) for column in record_batch.columns]
+                yield Batch(_table(header, arrays, list(range(seen + 1, seen + record_batch.num_rows + 1))))
+                seen += record_batch.num_rows
+    except UnreadableFile:
+        raise
+    except Exception as error:  # pyarrow raises several types for corrupt input
+        raise UnreadableFile(name, f"not a valid Parquet file: {error}") from None
+
+
+def _parquet_header(name: str, opener: Opener) -> list[str]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        with opener() as handle:
+            return [str(c).strip() for c in pq.ParquetFile(handle).schema_arrow.names]
     except Exception as error:  # pyarrow raises several types for corrupt input
         raise UnreadableFile(name, f"not a valid Parquet file: {error}") from None
-    header = [str(c).strip() for c in table.column_names]
-    columns = [_arrow_column_as_text(table.column(i)) for i in range(table.num_columns)]
-    records = [list(values) for values in zip(*columns, strict=True)] if columns else []
-    return header, records, list(range(1, len(records) + 1))
 
 
-def parse_file(name: str, data: bytes) -> ParsedFile:
-    """Parse a landing file by its name's suffix; raise UnreadableFile with the reason if impossible."""
+# ---- one file ---------------------------------------------------------------------------------
+
+
+def _head(name: str, opener: Opener, size: int) -> bytes:
+    with opener() as handle:
+        return handle.read(size)
+
+
+def open_file(name: str, opener: Opener) -> LandingFile:
+    """Check a landing file by its name's suffix (type, encoding, header); raise UnreadableFile
+    with the reason if it cannot be read. ``opener`` gives its bytes from the start, as often
+    as needed (the encoding is checked on all of them before any record is read)."""
     lower = name.lower()
     if not lower.endswith(SUPPORTED_SUFFIXES):
         raise UnreadableFile(name, f"unsupported file type: expected one of {', '.join(SUPPORTED_SUFFIXES)}")
-    if not data:
+    if not _head(name, opener, 1):
         raise UnreadableFile(name, "empty file (0 bytes)")
-    malformed: list[MalformedRecord] = []
-    encoding = delimiter = None
+    encoding: str | None = None
+    delimiter: str | None = None
     if lower.endswith(".parquet"):
-        header, records, lines = _read_parquet(name, data)
+        header = _parquet_header(name, opener)
     else:
-        if lower.endswith(".gz"):
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error) as error:
-                raise UnreadableFile(name, f"not a valid gzip file: {error}") from None
-            if not data:
-                raise UnreadableFile(name, "empty file (0 bytes after decompression)")
-        text, encoding = _decode(name, data)
-        delimiter = _delimiter(text)
-        header, records, lines, malformed = _read_csv(name, text, delimiter)
+        header, encoding, delimiter = _open_csv(name, opener, _first_block(name, opener))
     if len(set(header)) != len(header):
         raise UnreadableFile(name, f"duplicate column names in header {header}")
     try:
         mapping, columns = match_source(header)
     except HeaderProblem as problem:
-        raise _header_problem(name, problem, delimiter) from None
-    rows = pd.DataFrame(records, columns=header, dtype=object)
-    rows[LINE] = pd.Series(lines, dtype="int64")
-    return ParsedFile(
-        name=name,
-        mapping=mapping,
-        columns=columns,
-        rows=rows,
-        malformed=malformed,
-        encoding=encoding,
-        delimiter=delimiter,
-    )
+        read_as = f" (header read with delimiter {delimiter!r})" if delimiter and problem.unrecognised else ""
+        raise UnreadableFile(name, f"{problem}{read_as}") from None
+    if lower.endswith(".parquet"):
+        read = lambda size: _parquet_batches(name, opener, header, size)  # noqa: E731
+    else:
+        text_encoding, text_delimiter = encoding or "utf-8", delimiter or ","  # set by _open_csv
+        read = lambda size: _csv_batches(name, opener, header, text_encoding, text_delimiter, size)  # noqa: E731
+    return LandingFile(name, mapping, columns, header, read, encoding, delimiter)
+
+
+def _first_block(name: str, opener: Opener) -> bytes:
+    stream = blocks(name, opener)
+    try:
+        return next(stream, b"")
+    finally:
+        stream.close()
+
+
+def parse_file(name: str, data: bytes) -> ParsedFile:
+    """A whole landing file in memory, as text rows (small files and tests); the same reading
+    as the pipeline's, which streams."""
+    import pandas as pd
+    import pyarrow as pa
+
+    file = open_file(name, lambda: io.BytesIO(data))
+    batches = list(file.batches())
+    malformed = [m for b in batches for m in b.malformed]
+    names = [h for h in file.header if h != LINE] + [LINE]
+    empty = pa.table({n: pa.array([], pa.int64() if n == LINE else pa.string()) for n in names})
+    table = pa.concat_tables([b.rows for b in batches]) if batches else empty
+    rows = pd.DataFrame({n: table.column(n).to_pylist() for n in names}, dtype=object)
+    rows[LINE] = rows[LINE].astype("int64")
+    return ParsedFile(name, file.mapping, file.columns, rows, malformed, file.encoding, file.delimiter, file)

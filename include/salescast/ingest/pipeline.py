@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Any
-
-import pandas as pd
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from salescast.deliveries import DeliveryRule, missing_stores_warning
-from salescast.ingest.parsing import LINE, UnreadableFile, parse_file
-from salescast.ingest.standardize import LANDING_COLUMNS, aggregate_daily, flag_day_level_problems, landing_rows
+from salescast.ingest.daytable import QUARANTINE_COLUMNS, Checked, DayTable
+from salescast.ingest.parsing import UnreadableFile, open_file
+from salescast.ingest.standardize import date_map, landing_batch
 from salescast.lake import (
-    QUARANTINE_FILE,  # noqa: F401 - importers of the ingest steps name the day's file by it
+    QUARANTINE_FILE,
     READY_MARKER,
     RUN_FOLDER,
     SALES_DAILY,
@@ -30,15 +34,17 @@ from salescast.lake import (
     fit_name,
     is_data_file_name,
     modified_epoch,
-    parquet_bytes,
     safe_run_id,
 )
 from salescast.publish import DATA_FILE, publish_partition
-from salescast.validation import SuiteOutcome, render_html, validate
+from salescast.validation import describe, parameters_for, render_html
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_COLUMNS = ["dt", "run_id", "source_file", LINE, "kind", "reason", "raw"]
+__all__ = ["QUARANTINE_COLUMNS", "QUARANTINE_FILE", "DayRejected", "IngestResult", "ingest_day", "standardize_day"]
 
 
 class DayRejected(Exception):
@@ -164,45 +170,50 @@ def archive_raw(lake: Lake, day: date, names: list[str] | None = None) -> list[A
             raise FileNotFoundError(f"landing files vanished before archiving: {', '.join(missing)}")
         sources = [p for p in sources if p.name in set(names)]
     for source in sources:
-        data = source.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        digest, size = _stream(source)
         target = raw_dir / source.name
-        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+        if target.exists() and _stream(target)[0] != digest:
             target = raw_dir / _content_name(source.name, digest)
         if not target.exists():
-            lake.replace_file(target, data, digest[:12])
-        archived.append(ArchivedFile(source.name, target.name, digest, len(data)))
-        log.info("archived %s -> %s (%d bytes)", source.name, target, len(data))
+            lake.replace_with(target, digest[:12], partial(_copy, lake, source, digest=digest))
+        archived.append(ArchivedFile(source.name, target.name, digest, size))
+        log.info("archived %s -> %s (%d bytes)", source.name, target, size)
     return archived
 
 
-def _quarantine_frame(rows: pd.DataFrame, day: date, run_id: str, kind: str, reasons: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "dt": day,
-            "run_id": run_id,
-            "source_file": rows["source_file"].astype(object),
-            LINE: rows[LINE].astype("Int64"),
-            "kind": kind,
-            "reason": reasons.astype(object),
-            "raw": rows["raw"].astype(object),
-        }
-    )[QUARANTINE_COLUMNS]
+def _stream(
+    source: ObjectStoragePath, lake: Lake | None = None, copy_to: ObjectStoragePath | None = None
+) -> tuple[str, int]:
+    """SHA-256 and size of a file read in blocks (a landing day can be GBs), copied to ``copy_to`` on the way."""
+    digest, size = hashlib.sha256(), 0
+    if copy_to is not None and lake is not None and lake.is_local:
+        copy_to.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as reader, copy_to.open("wb") if copy_to is not None else nullcontext() as writer:
+        while block := reader.read(1 << 22):
+            digest.update(block)
+            size += len(block)
+            if writer is not None:
+                writer.write(block)
+    return digest.hexdigest(), size
 
 
-Entry = tuple[str, int | None, str, str | None]  # source file, line, reason, raw record
+def _copy(lake: Lake, source: ObjectStoragePath, pending: ObjectStoragePath, *, digest: str) -> None:
+    """Copy ``source`` to ``pending`` in blocks; the copy must have the content that was hashed."""
+    if _stream(source, lake, pending)[0] != digest:
+        raise RuntimeError(f"landing file {source.name} changed while it was archived: run the day again")
 
 
-def _file_entries(entries: list[Entry], day: date, run_id: str, kind: str) -> pd.DataFrame:
-    frame = pd.DataFrame(entries, columns=["source_file", LINE, "reason", "raw"])
-    frame[LINE] = frame[LINE].astype("Int64")
-    frame.insert(0, "run_id", run_id)
-    frame.insert(0, "dt", day)
-    frame["kind"] = kind
-    return frame[QUARANTINE_COLUMNS]
+def _put(lake: Lake, local: Path, target: ObjectStoragePath) -> None:
+    """Move a file written in the scratch folder to the lake (a rename, or a copy across
+    file systems, on a local lake; a streamed upload to S3)."""
+    if lake.is_local:
+        Path(target.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(local, target.path)
+    else:
+        lake.upload(local, target)
 
 
-def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.DataFrame]) -> str | None:
+def _replace_quarantine(lake: Lake, day: date, run_id: str, local: Path | None) -> str | None:
     """Make ``quarantine/sales/dt=D/rows.parquet`` hold this run's bad records, and only them.
 
     One file per day, replaced by a rename (one object write on S3), so a reader never counts
@@ -210,12 +221,12 @@ def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.Data
     quarantine removes the day's file. ``run=<id>/`` folders of the earlier layout go too."""
     target = lake.quarantine_file(day)
     folder = target.parent
-    if frames:
-        lake.replace_file(target, parquet_bytes(pd.concat(frames, ignore_index=True)), safe_run_id(run_id))
+    if local:
+        lake.replace_with(target, safe_run_id(run_id), lambda pending: _put(lake, local, pending))
     for old in lake.iter_dirs(folder):
         if old.name.startswith("run="):
             lake.remove_tree(old)
-    if not frames:
+    if not local:
         lake.remove_tree(folder)
         return None
     return str(target)
@@ -223,84 +234,57 @@ def _replace_quarantine(lake: Lake, day: date, run_id: str, frames: list[pd.Data
 
 @dataclass
 class _ReadDay:
-    """What the archived files of a day held, before validation."""
+    """What the archived files of a day held, before validation (their rows are in the day's table)."""
 
-    rows: list[pd.DataFrame] = field(default_factory=list)
-    quarantine: list[pd.DataFrame] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     records_in: int = 0
+    malformed: int = 0
     aggregating: set[str] = field(default_factory=set)
     header_only: list[str] = field(default_factory=list)
 
 
-def _read_archived(lake: Lake, day: date, run_id: str, archived: list[ArchivedFile]) -> _ReadDay:
-    """Parse every archived file of the day; malformed lines and unreadable files go to
-    quarantine with their reason."""
+def _read_archived(lake: Lake, day: date, archived: list[ArchivedFile], table: DayTable, work: Path) -> _ReadDay:
+    """Stream every archived file of the day into ``table``, batch by batch; malformed lines
+    and unreadable files go to quarantine with their reason. The files are read from local
+    copies (hard links on a local lake, downloads from S3), each as often as its checks need."""
     read = _ReadDay()
     subfolders = landing_subfolders(lake, day)
     if subfolders:
         read.warnings.append(subfolder_warning(day, subfolders))
-    for item in archived:
+    copies = lake.local_copies([lake.raw_dir(day) / a.raw for a in archived], work / "raw")
+    for index, (item, local) in enumerate(zip(archived, copies, strict=True)):
         try:
-            parsed = parse_file(item.raw, (lake.raw_dir(day) / item.raw).read_bytes())
+            _read_file(item.raw, local, index, day, table, read)
         except UnreadableFile as error:
+            table.forget_file(index)
+            table.add_unreadable(index, item.raw, error.reason)
             read.unreadable[item.raw] = error.reason
-            continue
-        read.records_in += parsed.records
-        if parsed.encoding == "cp1252":
-            read.warnings.append(f"{item.raw}: not UTF-8, read as Windows-1252")
-        if parsed.records == 0:
-            read.header_only.append(item.raw)
-            read.warnings.append(f"{item.raw}: header only, no data records")
-        if parsed.malformed:
-            entries: list[Entry] = [(item.raw, m.line_number, m.reason, m.raw) for m in parsed.malformed]
-            read.quarantine.append(_file_entries(entries, day, run_id, "invalid"))
-        if parsed.mapping.aggregate:
-            read.aggregating.add(parsed.mapping.name)
-        read.rows.append(landing_rows(parsed, day))
-    if read.unreadable:
-        unreadable: list[Entry] = [
-            (name, None, f"unreadable file: {why}", None) for name, why in read.unreadable.items()
-        ]
-        read.quarantine.append(_file_entries(unreadable, day, run_id, "unreadable_file"))
     return read
 
 
-@dataclass
-class _Validated:
-    accepted: pd.DataFrame
-    daily: pd.DataFrame
-    excluded: int
-    outcomes: list[SuiteOutcome]
+def _read_file(name: str, local: Path, index: int, day: date, table: DayTable, read: _ReadDay) -> None:
+    """One file into the day's table; its counts and warnings into ``read`` once it is read whole."""
+    file = open_file(name, lambda: local.open("rb"))
+    records = malformed = 0
+    for batch in file.batches():
+        table.add_rows(index, landing_batch(file, batch.rows, index))
+        table.add_malformed(index, name, batch.malformed)
+        records += batch.rows.num_rows + len(batch.malformed)
+        malformed += len(batch.malformed)
+    table.add_dates(date_map(table.end_file(index), file.mapping.date_formats, day, index))
+    read.records_in += records
+    read.malformed += malformed
+    if file.encoding == "cp1252":
+        read.warnings.append(f"{name}: not UTF-8, read as Windows-1252")
+    if records == 0:
+        read.header_only.append(name)
+        read.warnings.append(f"{name}: header only, no data records")
+    if file.mapping.aggregate:
+        read.aggregating.add(file.mapping.name)
 
 
-def _validate_rows(read: _ReadDay, day: date, run_id: str) -> _Validated:
-    """Excluded and invalid records to quarantine (appended to ``read.quarantine``), the
-    rest aggregated to daily rows; both checked by their GX suite."""
-    partition_dates = [day.isoformat()]
-    rows = pd.concat(read.rows, ignore_index=True) if read.rows else landing_rows_empty()
-    excluded_mask = rows["excluded"].notna()
-    if excluded_mask.any():
-        excluded_rows = rows[excluded_mask]
-        read.quarantine.append(_quarantine_frame(excluded_rows, day, run_id, "excluded", excluded_rows["excluded"]))
-    candidates = flag_day_level_problems(rows[~excluded_mask].reset_index(drop=True), read.aggregating)
-    landing_outcome = validate(candidates, "landing", {"partition_dates": partition_dates})
-    reasons = landing_outcome.reasons_for(candidates.index)
-    invalid_mask = reasons.notna()
-    if invalid_mask.any():
-        read.quarantine.append(
-            _quarantine_frame(candidates[invalid_mask], day, run_id, "invalid", reasons[invalid_mask])
-        )
-    accepted = candidates[~invalid_mask]
-    daily = aggregate_daily(accepted)
-    daily_outcome = validate(
-        daily.assign(date=daily["date"].map(str)), "sales_daily", {"partition_dates": partition_dates}
-    )
-    return _Validated(accepted, daily, int(excluded_mask.sum()), [landing_outcome, daily_outcome])
-
-
-def _problems(result: IngestResult, read: _ReadDay, checked: _Validated, archived: list[ArchivedFile]) -> None:
+def _problems(result: IngestResult, read: _ReadDay, checked: Checked, archived: list[ArchivedFile]) -> None:
     """Every reason the day cannot be published, in ``result.problems``."""
     if not archived:
         result.problems.append("no landing files for the day")
@@ -311,13 +295,17 @@ def _problems(result: IngestResult, read: _ReadDay, checked: _Validated, archive
             f"{result.invalid} of {result.records_in} records invalid ({result.bad_fraction:.1%}), above the "
             f"{result.max_bad_fraction:.1%} allowed by SALESCAST_MAX_BAD_ROW_FRACTION"
         )
-    if checked.daily.empty and read.header_only:
+    if not checked.published_rows and read.header_only:
         result.problems.append(
             f"no data records to publish: {', '.join(read.header_only)} "
             f"{'has' if len(read.header_only) == 1 else 'have'} a header and no rows"
         )
     for outcome in checked.outcomes:
         result.problems.extend(f"validation: {failure}" for failure in outcome.table_failures)
+    daily = checked.outcomes[-1]  # a bad daily row is not quarantined: it stops the day
+    for rule in daily.row_rules:
+        if failed := daily.unexpected.get(rule.position):
+            result.problems.append(f"validation: {describe(rule.config)} ({failed} daily rows)")
 
 
 def _write_validation_report(lake: Lake, day: date, run_id: str, result: IngestResult, outcomes: list) -> str:
@@ -351,13 +339,45 @@ def standardize_day(
 ) -> IngestResult:
     """Parse, map, validate and quarantine the archived files of a day; stage good rows.
 
-    Returns the verdict; the caller fails the run when ``result.healthy`` is False.
+    The day goes through a scratch folder (``TMPDIR``; it needs about the day's landing
+    size) in bounded memory: :class:`salescast.ingest.daytable.DayTable`. Returns the
+    verdict; the caller fails the run when ``result.healthy`` is False.
     """
     staging = lake.staging_dir(SALES_DAILY, day)
     lake.remove_tree(staging)  # leftovers of a killed run of this day
-    read = _read_archived(lake, day, run_id, archived)
-    checked = _validate_rows(read, day, run_id)
-    invalid = sum(int((q["kind"] == "invalid").sum()) for q in read.quarantine)
+    with tempfile.TemporaryDirectory(prefix="salescast-ingest-") as scratch:
+        work = Path(scratch)
+        table = DayTable(work, day, run_id)
+        try:
+            read = _read_archived(lake, day, archived, table, work)
+            checked = table.check(read.aggregating, parameters_for(day.isoformat()))
+        finally:
+            table.close()
+        result = _verdict(lake, day, run_id, archived, read, checked, max_bad_fraction, deliveries)
+        result.quarantine = _replace_quarantine(lake, day, run_id, checked.quarantine_file)
+        if result.problems:  # the last entry says what to do, in the CLI's and the Airflow task's message alike
+            result.problems.append(next_step(lake, day, result.quarantine))
+        result.report = _write_validation_report(lake, day, run_id, result, checked.outcomes)
+        if result.healthy:
+            staged = staging / f"{RUN_FOLDER}{safe_run_id(run_id)}" / "part-0.parquet"
+            _put(lake, checked.daily_file, staged)
+            result.staged = str(staged)
+    log.info("ingest %s: %s", day, {k: v for k, v in result.to_dict().items() if k not in ("files",)})
+    return result
+
+
+def _verdict(
+    lake: Lake,
+    day: date,
+    run_id: str,
+    archived: list[ArchivedFile],
+    read: _ReadDay,
+    checked: Checked,
+    max_bad_fraction: float,
+    deliveries: DeliveryRule | None,
+) -> IngestResult:
+    """Counts, problems and warnings of the day (stores that did not deliver included)."""
+    invalid = read.malformed + checked.invalid
     result = IngestResult(
         day=day.isoformat(),
         run_id=run_id,
@@ -365,35 +385,21 @@ def standardize_day(
         unreadable=read.unreadable,
         warnings=read.warnings,
         records_in=read.records_in,
-        accepted=len(checked.accepted),
+        accepted=checked.candidates - checked.invalid,
         invalid=invalid,
         excluded=checked.excluded,
-        published_rows=len(checked.daily),
+        published_rows=checked.published_rows,
         bad_fraction=round(invalid / read.records_in, 6) if read.records_in else 0.0,
         max_bad_fraction=max_bad_fraction,
     )
     _problems(result, read, checked, archived)
     rule = deliveries or DeliveryRule()
-    delivered = frozenset(checked.daily["store_id"]) if len(checked.daily) else frozenset()
-    result.missing_stores = rule.missing(day, delivered, recent_stores(lake, day, rule.lookback_days))
+    result.missing_stores = rule.missing(day, checked.stores, recent_stores(lake, day, rule.lookback_days))
     if result.missing_stores:
         result.warnings.append(missing_stores_warning(day, result.missing_stores))
     for warning in read.warnings:
         log.warning("ingest %s: %s", day, warning)
-    result.quarantine = _replace_quarantine(lake, day, run_id, read.quarantine)
-    if result.problems:  # the last entry says what to do, in the CLI's and the Airflow task's message alike
-        result.problems.append(next_step(lake, day, result.quarantine))
-    result.report = _write_validation_report(lake, day, run_id, result, checked.outcomes)
-    if result.healthy:
-        staged = staging / f"{RUN_FOLDER}{safe_run_id(run_id)}" / "part-0.parquet"
-        lake.write_parquet(staged, checked.daily)
-        result.staged = str(staged)
-    log.info("ingest %s: %s", day, {k: v for k, v in result.to_dict().items() if k not in ("files",)})
     return result
-
-
-def landing_rows_empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in LANDING_COLUMNS})
 
 
 def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -1,19 +1,27 @@
-"""Map parsed files onto canonical landing rows, and aggregate accepted rows to daily sales.
+"""Map batches of a parsed file onto canonical landing rows, in Arrow.
 
 Values are converted here but never judged: a value that does not convert becomes null
-next to its original text, and the Great Expectations suite decides what is bad and why.
+next to its original text, and the GX ``landing`` suite decides what is bad and why.
+Text is cleaned by Arrow kernels (Python only for the rare non-ASCII values), numbers by
+pandas' own parser, so a batch costs a few microseconds per record and memory stays that
+of one batch. A date needs the whole file (day or month first is decided per file from all
+its values, :func:`date_map`), so batches carry ``date_raw`` and the day's table joins it
+to the file's map.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import date
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from salescast.ingest.parsing import LINE, ParsedFile
+from salescast.ingest.parsing import LINE, LandingFile, ParsedFile
 
 KEY = ["date", "store_id", "item_id"]
 LANDING_COLUMNS = [
@@ -37,19 +45,159 @@ LANDING_COLUMNS = [
     "raw",
 ]
 SALES_DAILY_COLUMNS = ["date", "store_id", "item_id", "units", "revenue", "source_rows"]
+_TEXT, _NUMBER = pa.string(), pa.float64()
+# What a batch holds: the landing columns known from one record alone, and where it came from.
+# ``date``/``date_ambiguous`` (from the file's date map) and ``duplicate_of``/``conflicting_key``
+# (from the whole day) are added by the day's table.
+BATCH_SCHEMA = pa.schema(
+    [
+        ("file_index", pa.int32()),
+        ("source_file", _TEXT),
+        (LINE, pa.int64()),
+        ("source", _TEXT),
+        ("date_raw", _TEXT),
+        ("store_id", _TEXT),
+        ("item_id", _TEXT),
+        ("units", _NUMBER),
+        ("units_raw", _TEXT),
+        ("revenue", _NUMBER),
+        ("revenue_raw", _TEXT),
+        ("unit_price", _NUMBER),
+        ("unit_price_raw", _TEXT),
+        ("excluded", _TEXT),
+        ("raw", _TEXT),
+    ]
+)
+DATE_MAP_SCHEMA = pa.schema(
+    [("file_index", pa.int32()), ("date_raw", _TEXT), ("date", _TEXT), ("date_ambiguous", pa.bool_())]
+)
 
 
-def _text(values: pd.Series) -> pd.Series:
+def _nfc(values: pa.Array) -> pa.Array:
+    """Unicode composed (NFC) by Python's ``unicodedata``, as before; ASCII text is NFC already,
+    so only the non-ASCII values leave Arrow."""
+    ascii_only = pc.fill_null(pc.string_is_ascii(values), True)
+    if pc.all(ascii_only).as_py():
+        return values
+    mask = pc.invert(ascii_only)
+    composed = [unicodedata.normalize("NFC", v) for v in pc.filter(values, mask).to_pylist()]
+    return pc.replace_with_mask(values, mask, pa.array(composed, _TEXT))
+
+
+def _upper(values: pa.Array) -> pa.Array:
+    """Upper case as Python's ``str.upper`` ("ß" -> "SS"), Arrow for ASCII values."""
+    ascii_only = pc.fill_null(pc.string_is_ascii(values), True)
+    upper = pc.ascii_upper(values)
+    if pc.all(ascii_only).as_py():
+        return upper
+    mask = pc.invert(ascii_only)
+    return pc.replace_with_mask(upper, mask, pa.array([v.upper() for v in pc.filter(values, mask).to_pylist()], _TEXT))
+
+
+def clean_text(values: pa.Array) -> pa.Array:
     """Strip text and compose Unicode (NFC), so "Café" typed two ways is one id; empty
-    strings become null so 'missing' has one meaning."""
-    stripped = values.astype("string").str.strip().str.normalize("NFC")
-    stripped = stripped.mask(stripped == "")
-    return stripped.astype(object).where(stripped.notna(), None)
+    strings become null so 'missing' has one meaning. The strip is Arrow's
+    ``utf8_trim_whitespace``, which pandas' ``str.strip`` ran before."""
+    text = _nfc(pc.utf8_trim_whitespace(values))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, _TEXT), text)
 
 
-def _number(values: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(_text(values), errors="coerce").astype("float64")
-    return numbers.where(np.isfinite(numbers))
+def to_number(text: pa.Array) -> pa.Array:
+    """Floats by ``pandas.to_numeric`` (the parser the suite's reasons were written against);
+    null where the text is no finite number."""
+    numbers = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object), errors="coerce")
+    values = numbers.astype("float64").to_numpy()
+    return pa.array(np.where(np.isfinite(values), values, np.nan), _NUMBER, from_pandas=True)
+
+
+def _checked_text(values: pa.Array | None, required: bool, length: int) -> pa.Array:
+    """The text a number must parse from: null where nothing is to be checked (no such
+    column, or an empty optional value), "" for an empty required value."""
+    if values is None:
+        return pa.nulls(length, _TEXT)
+    text = clean_text(values)
+    return pc.fill_null(text, "") if required else text
+
+
+def _json_value(values: pa.Array) -> pa.Array:
+    """Each value as ``json.dumps(value, ensure_ascii=False)`` writes it: Arrow escapes quotes and
+    backslashes; the rare value with a control character goes through ``json`` itself."""
+    special = pc.fill_null(pc.match_substring_regex(values, r'["\\\x00-\x1f]'), False)
+    if not pc.any(special).as_py():  # the usual case: nothing to escape
+        return pc.fill_null(pc.binary_join_element_wise('"', values, '"', ""), "null")
+    escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+    controls = pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x1f]"), False)
+    if pc.any(controls).as_py():
+        dumped = [json.dumps(v, ensure_ascii=False) for v in pc.filter(values, controls).to_pylist()]
+        quoted = pc.replace_with_mask(quoted, controls, pa.array(dumped, _TEXT))
+    return pc.fill_null(quoted, "null")
+
+
+def raw_json(rows: pa.Table) -> pa.Array:
+    """The original record as the JSON object of its text values, in the file's column order."""
+    names = [n for n in rows.column_names if n != LINE]
+    pieces: list = []
+    for i, name in enumerate(names):
+        pieces += [("{" if i == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": "]
+        pieces += [_json_value(rows.column(name).combine_chunks())]
+    return pc.binary_join_element_wise(*pieces, "}", "") if names else pa.array(["{}"] * rows.num_rows, _TEXT)
+
+
+def landing_batch(file: LandingFile, rows: pa.Table, file_index: int) -> pa.Table:
+    """Canonical landing columns (:data:`BATCH_SCHEMA`) of one batch of ``file``'s records."""
+    cols, mapping, n = file.columns, file.mapping, rows.num_rows
+
+    def column(canonical: str) -> pa.Array | None:
+        return rows.column(cols[canonical]).combine_chunks() if canonical in cols else None
+
+    def text(canonical: str) -> pa.Array:
+        values = column(canonical)
+        return pa.nulls(n, _TEXT) if values is None else clean_text(values)
+
+    item = text("item_id")
+    item_id = _upper(item) if mapping.aggregate else item
+    units_raw = text("units")
+    unit_price = to_number(text("unit_price"))
+    out = {
+        "file_index": pa.array(np.full(n, file_index, np.int32)),
+        "source_file": pa.array([file.name] * n, _TEXT),
+        LINE: rows.column(LINE).combine_chunks(),
+        "source": pa.array([mapping.name] * n, _TEXT),
+        "date_raw": text("timestamp" if "timestamp" in cols else "date"),
+        "store_id": text("store_id"),
+        "item_id": item_id,
+        "units": to_number(units_raw),
+        "units_raw": units_raw,
+        "revenue": _revenue(column, text, to_number(units_raw), unit_price, n),
+        "revenue_raw": _checked_text(column("revenue"), "revenue" in mapping.required, n),
+        "unit_price": unit_price,
+        "unit_price_raw": _checked_text(column("unit_price"), "unit_price" in mapping.required, n),
+        "excluded": _excluded(item_id, mapping.non_product_codes, n),
+        "raw": raw_json(rows),
+    }
+    return pa.table(out, schema=BATCH_SCHEMA)
+
+
+def _revenue(column, text, units: pa.Array, unit_price: pa.Array, n: int) -> pa.Array:  # noqa: ANN001
+    """Revenue as sent, else units x unit price (invoice lines), else unknown (null)."""
+    if column("revenue") is not None:
+        return to_number(text("revenue"))
+    if column("unit_price") is not None:
+        return pc.multiply(units, unit_price)
+    return pa.nulls(n, _NUMBER)
+
+
+def _excluded(item_id: pa.Array, codes: frozenset[str], n: int) -> pa.Array:
+    """Why a record is not a product sale (postage, fees: the mapping's non-product codes)."""
+    if not codes:
+        return pa.nulls(n, _TEXT)
+    fee = pc.is_in(item_id, value_set=pa.array(sorted(codes), _TEXT))
+    reason = pc.binary_join_element_wise("non-product line (stock code ", item_id, ")", "")
+    return pc.if_else(fee, reason, pa.scalar(None, _TEXT))
+
+
+# ---- dates: decided per file -----------------------------------------------------------------
 
 
 def _date_order(
@@ -84,12 +232,11 @@ def _date_order(
     return usable, ambiguous
 
 
-def _dates(values: pd.Series, formats: tuple[str, ...], day: date | None = None) -> tuple[pd.Series, pd.Series]:
-    """ISO date strings (null when no format reads a value) and a flag for values whose
-    day/month order this file cannot settle. The order is chosen per file from all its
-    values and the landing folder's day (:func:`_date_order`), never value by value."""
-    text = _text(values)
-    distinct = pd.Series(text.dropna().unique(), dtype=object)
+def date_map(texts: set[str], formats: tuple[str, ...], day: date | None, file_index: int = 0) -> pa.Table:
+    """Every distinct date text of one file -> its ISO date (null when no format reads it, or
+    its day/month order is unclear) and whether it is ambiguous. The order is chosen per file
+    from all its values and the landing folder's day (:func:`_date_order`), never value by value."""
+    distinct = pd.Series(sorted(texts), dtype=object)
     parsed = {
         fmt: pd.Series(pd.to_datetime(distinct, format=fmt, errors="coerce"), dtype="datetime64[us]") for fmt in formats
     }
@@ -97,120 +244,39 @@ def _dates(values: pd.Series, formats: tuple[str, ...], day: date | None = None)
     chosen = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[us]")
     for fmt in usable:
         chosen = chosen.fillna(parsed[fmt])
-    chosen[ambiguous.to_numpy(dtype=bool)] = pd.NaT
-    iso = dict(zip(distinct, chosen.dt.strftime("%Y-%m-%d"), strict=True))
-    dates = text.map(iso).astype(object)
-    unclear = distinct[ambiguous.to_numpy(dtype=bool)]
-    return dates.where(dates.notna(), None), text.isin(unclear).astype(bool)
+    unclear = ambiguous.to_numpy(dtype=bool)
+    chosen[unclear] = pd.NaT
+    iso = chosen.dt.strftime("%Y-%m-%d")
+    return pa.table(
+        {
+            "file_index": pa.array(np.full(len(distinct), file_index, np.int32)),
+            "date_raw": pa.array(distinct.tolist(), _TEXT),
+            "date": pa.array([v if isinstance(v, str) else None for v in iso], _TEXT),
+            "date_ambiguous": pa.array(unclear, pa.bool_()),
+        },
+        schema=DATE_MAP_SCHEMA,
+    )
+
+
+def distinct_texts(values: pa.Array) -> set[str]:
+    return {v for v in pc.unique(values).to_pylist() if v is not None}
 
 
 def landing_rows(parsed: ParsedFile, day: date | None = None) -> pd.DataFrame:
-    """One canonical row per data record of the file, with the original record as JSON.
-
-    ``day`` is the landing folder's day; it settles day/month order when the file cannot.
-    Each number keeps the text it came from (``*_raw``), so validation can tell a value
-    that is absent (allowed for revenue) from one that did not parse (never allowed)."""
-    rows, cols, mapping = parsed.rows, parsed.columns, parsed.mapping
-    original = [c for c in rows.columns if c != LINE]
-    out = pd.DataFrame(index=rows.index)
-    out["source_file"] = parsed.name
-    out[LINE] = rows[LINE].astype("int64")
-    out["source"] = mapping.name
-
-    def column(canonical: str) -> pd.Series:
-        if canonical in cols:
-            return rows[cols[canonical]]
-        return pd.Series([None] * len(rows), index=rows.index, dtype=object)
-
-    date_col = "timestamp" if "timestamp" in cols else "date"
-    out["date_raw"] = _text(column(date_col))
-    out["date"], out["date_ambiguous"] = _dates(column(date_col), mapping.date_formats, day)
-    out["store_id"] = _text(column("store_id"))
-    item = _text(column("item_id"))
-    out["item_id"] = item.str.upper().where(item.notna(), None) if mapping.aggregate else item
-    out["units_raw"] = _text(column("units"))
-    out["units"] = _number(column("units"))
-    out["unit_price"] = _number(column("unit_price"))
-    out["unit_price_raw"] = _checked_text(column("unit_price"), "unit_price" in cols, "unit_price" in mapping.required)
-    out["revenue_raw"] = _checked_text(column("revenue"), "revenue" in cols, "revenue" in mapping.required)
-    if "revenue" in cols:
-        out["revenue"] = _number(column("revenue"))
-    elif "unit_price" in cols:
-        out["revenue"] = out["units"] * out["unit_price"]
-    else:
-        out["revenue"] = np.nan
-    excluded = pd.Series([None] * len(rows), index=rows.index, dtype=object)
-    if mapping.non_product_codes:
-        is_fee = out["item_id"].map(lambda v: isinstance(v, str) and v in mapping.non_product_codes)
-        excluded[is_fee] = "non-product line (stock code " + out.loc[is_fee, "item_id"].astype(str) + ")"
-    out["excluded"] = excluded
-    records = rows[original].to_dict(orient="records")
-    out["raw"] = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
-    out["duplicate_of"] = None
-    out["conflicting_key"] = False
+    """One canonical row per data record of a whole file in memory (tests, small files): the
+    pipeline's batch code, with the file's date map joined and no day-level flags."""
+    assert parsed.file is not None, "a ParsedFile from parse_file()"
+    tables = [landing_batch(parsed.file, b.rows, 0) for b in parsed.file.batches()]
+    batch = pa.concat_tables(tables) if tables else BATCH_SCHEMA.empty_table()
+    dates = date_map(distinct_texts(batch.column("date_raw").combine_chunks()), parsed.mapping.date_formats, day)
+    out = pd.DataFrame({n: batch.column(n).to_pylist() for n in batch.column_names}, dtype=object)
+    lookup = dict(zip(dates.column("date_raw").to_pylist(), dates.column("date").to_pylist(), strict=True))
+    unclear = {t for t, a in zip(dates.column("date_raw").to_pylist(), dates.column("date_ambiguous").to_pylist(),
+                                 strict=True) if a}  # fmt: skip
+    out["date"] = [lookup.get(t) for t in out["date_raw"]]
+    out["date_ambiguous"] = [t in unclear for t in out["date_raw"]]
+    out["duplicate_of"], out["conflicting_key"] = None, False
+    out[LINE] = out[LINE].astype("int64")
+    for number in ("units", "revenue", "unit_price"):
+        out[number] = out[number].astype("float64")
     return out[LANDING_COLUMNS]
-
-
-def _checked_text(values: pd.Series, present: bool, required: bool) -> pd.Series:
-    """The text a number must parse from: null where nothing is to be checked (no such
-    column, or an empty optional value), "" for an empty required value."""
-    if not present:
-        return pd.Series([None] * len(values), index=values.index, dtype=object)
-    text = _text(values)
-    return text.where(text.notna(), "" if required else None).astype(object)
-
-
-def flag_day_level_problems(rows: pd.DataFrame, aggregating_sources: set[str]) -> pd.DataFrame:
-    """Mark exact duplicates and, for one-row-per-key sources, rows that disagree on a key.
-
-    Both need the whole day (a duplicate can sit in another file), so they are computed
-    on the concatenated rows; the GX suite then turns the flags into quarantine reasons.
-    """
-    rows = rows.copy()
-    candidates = rows["excluded"].isna()
-    # Same content and same source format means the same record sent twice.
-    dup_key = rows["source"].astype(str) + "\x1f" + rows["raw"].astype(str)
-    first_seen: dict[str, str] = {}
-    duplicate_of: list[str | None] = []
-    for key, keep, file, line in zip(dup_key, candidates, rows["source_file"], rows[LINE], strict=True):
-        if not keep:
-            duplicate_of.append(None)
-        elif key in first_seen:
-            duplicate_of.append(first_seen[key])
-        else:
-            first_seen[key] = f"{file}:{line}"
-            duplicate_of.append(None)
-    rows["duplicate_of"] = pd.Series(duplicate_of, index=rows.index, dtype=object)
-    keyed = candidates & rows["duplicate_of"].isna() & rows[KEY].notna().all(axis=1)
-    keyed &= ~rows["source"].isin(aggregating_sources)
-    counts = rows[keyed].groupby(KEY, dropna=True)[LINE].transform("size")
-    rows["conflicting_key"] = False
-    rows.loc[counts.index, "conflicting_key"] = counts > 1
-    rows["conflicting_key"] = rows["conflicting_key"].astype(bool)
-    return rows
-
-
-def aggregate_daily(accepted: pd.DataFrame) -> pd.DataFrame:
-    """Sum accepted landing rows to one row per (date, store_id, item_id), sorted for stable output."""
-    if accepted.empty:
-        frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DAILY_DTYPES.items()})
-        return frame[SALES_DAILY_COLUMNS]
-    groups = accepted.groupby(KEY, sort=True, dropna=False)
-    grouped = groups.agg(units=("units", "sum"), source_rows=(LINE, "size"))
-    # revenue is known only when every record summed into the row has it: a missing one
-    # makes the day's revenue unknown (null), never silently smaller
-    revenue = groups["revenue"].sum(min_count=1)
-    grouped["revenue"] = revenue.where(groups["revenue"].count() == grouped["source_rows"])
-    daily = grouped.reset_index()
-    daily["date"] = pd.to_datetime(daily["date"], format="%Y-%m-%d").dt.date
-    return daily.astype(_DAILY_DTYPES)[SALES_DAILY_COLUMNS]
-
-
-_DAILY_DTYPES = {
-    "date": object,
-    "store_id": object,
-    "item_id": object,
-    "units": "float64",
-    "revenue": "float64",
-    "source_rows": "int64",
-}

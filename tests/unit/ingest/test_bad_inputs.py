@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from salescast.ingest.daytable import aggregate_daily
 from salescast.ingest.parsing import UnreadableFile, parse_file
 from salescast.ingest.pipeline import DayRejected, archive_raw, check_landing_ready, ingest_day, standardize_day
 from salescast.ingest.sources import load_sources
-from salescast.ingest.standardize import aggregate_daily, landing_rows
+from salescast.ingest.standardize import landing_rows
 from salescast.lake import Lake
 
 from .test_pipeline import curated
@@ -191,10 +192,16 @@ def test_bytes_no_known_encoding_can_decode_are_rejected():
 
 @pytest.mark.parametrize(
     "data",
-    [(HEADER + "2025-03-03,S1,A,1,2.0\n").encode("utf-16-le"), HEADER.encode() + b"2025-03-03,S\x001,A,1,2.0\n"],
-    ids=["utf16-without-bom", "nul-in-a-field"],
+    [
+        (HEADER + "2025-03-03,S1,A,1,2.0\n").encode("utf-16-le"),
+        b"PK\x03\x04\x14\x00\x06\x00" + HEADER.encode(),
+        HEADER.encode() + b"2025-03-03,S\x00\x00\x00\x00,A,1,2.0\n",
+    ],
+    ids=["utf16-without-bom", "binary-header", "nul-in-over-1%-of-the-text"],
 )
-def test_nul_bytes_are_refused_not_read_into_ids(data):
+def test_files_of_nul_bytes_are_refused(data):
+    """A NUL in the header or in many characters is not text; a stray NUL in a record is that
+    record's problem (tests/unit/ingest/test_ids.py)."""
     reason = reason_of("x.csv", data)
     assert "contains NUL bytes" in reason
     assert "UTF-8" in reason
