@@ -24,7 +24,7 @@ $(STAMP): $(REQUIREMENTS) pyproject.toml
 	@touch $@
 
 demo: install
-	$(BIN)/python -m salescast demo
+	$(BIN)/python -m salescast_dev demo
 
 test: install chromium celery-services compose-check lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -68,7 +68,7 @@ format: install
 # make run DAG=sales_ingest DATE=2025-03-31 (`airflow dags test`; a DATE before SALESCAST_START_DATE is refused)
 run: install
 	@test -n "$(DAG)" -a -n "$(DATE)" || { echo "usage: make run DAG=<dag_id> DATE=<YYYY-MM-DD>"; exit 2; }
-	$(BIN)/python -m salescast run $(DAG) $(DATE)
+	$(BIN)/python -m salescast_dev run $(DAG) $(DATE)
 
 # benchmarks print numbers; Prophet (the baseline) lives in its own venv, not in the product's
 # (runtime pins + bench extras: no test tools)
@@ -112,13 +112,13 @@ bench-accuracy: install anchor-venv
 
 # the Airflow UI (api-server, scheduler, dag-processor, triggerer) on this repo's DAGs; PORT=8080
 airflow: install
-	$(BIN)/python -m salescast serve --port $(or $(PORT),8080)
+	$(BIN)/python -m salescast_dev serve --port $(or $(PORT),8080)
 
 # make backfill DAG=sales_ingest START=2025-03-01 END=2025-03-31 [REPROCESS=none|failed|completed]
 # needs the scheduler of `make airflow` running; backfill sales_ingest first, then sales_forecast
 backfill: install
 	@test -n "$(DAG)" -a -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill DAG=<dag_id> START=<YYYY-MM-DD> END=<YYYY-MM-DD> [REPROCESS=none|failed|completed]"; exit 2; }
-	$(BIN)/python -m salescast backfill --dag-id $(DAG) --from-date $(START) --to-date $(END) \
+	$(BIN)/python -m salescast_dev backfill --dag-id $(DAG) --from-date $(START) --to-date $(END) \
 		--reprocess-behavior $(or $(REPROCESS),none)
 
 # headless Chromium for the end-to-end UI test (Debian's package; Playwright never downloads a browser)

@@ -22,7 +22,7 @@ os.environ["SALESCAST_HOME"] = str(_SESSION_HOME)
 os.environ.pop("SALESCAST_LAKE_URI", None)
 
 from salescast.config import Settings  # noqa: E402
-from salescast.ops import airflow_env  # noqa: E402
+from salescast_dev import airflow_env  # noqa: E402
 
 airflow_env.apply(Settings.from_env())
 

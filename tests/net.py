@@ -22,7 +22,7 @@ def free_port() -> int:
 
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     """This process's environment without the test session's AIRFLOW_* and SALESCAST_* settings,
-    with ``SALESCAST_HOME=home``: a command run with it (``make airflow``, ``salescast demo``) gets
+    with ``SALESCAST_HOME=home``: a command run with it (``make airflow``, ``make demo``) gets
     an Airflow home, DB and lake of its own, and its processes carry ``home`` in their environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SALESCAST"))}
     return env | {"SALESCAST_HOME": str(home)} | extra

@@ -24,6 +24,9 @@ SOURCES_DIR = INCLUDE_DIR / "sources"
 SQL_DIR = INCLUDE_DIR / "sql"
 DAGS_DIR = REPO_ROOT / "dags"
 PLUGINS_DIR = REPO_ROOT / "plugins"
+# DuckDB's memory limit while a day is ingested (SALESCAST_INGEST_MEMORY_MB); the rest of the
+# process (Python, the libraries, one batch of records) takes about 450 MB more.
+DEFAULT_INGEST_MEMORY_MB = 600
 
 
 class ConfigError(ValueError):
@@ -197,7 +200,7 @@ class Settings:
     holidays: tuple[str, ...] = ()
     smtp_conn_id: str = "smtp_default"
     # The DAGs' start_date: Airflow runs no task for a logical date before it (backfills aside),
-    # so it is early by default; `salescast run` refuses earlier dates instead of a silent no-op.
+    # so it is early by default; `make run` refuses earlier dates instead of a silent no-op.
     start_date: date = date(2000, 1, 1)
     # when the forecast for D must be published, from D 00:00 UTC (None: no deadline alert)
     forecast_deadline: timedelta | None = timedelta(days=1, hours=6)
@@ -206,7 +209,7 @@ class Settings:
     # how long after the end of day D an expected store's sales may still arrive before an alert mail
     delivery_settle_seconds: int = 12 * 3600
     # DuckDB's share of one ingest's memory (MB): what a day needs beyond it spills to the scratch folder
-    ingest_memory_mb: int = 600
+    ingest_memory_mb: int = DEFAULT_INGEST_MEMORY_MB
 
     # long on purpose: one line per setting, each validated where it is read
     @classmethod
@@ -268,7 +271,7 @@ class Settings:
             forecast_deadline=_deadline("SALESCAST_FORECAST_DEADLINE", "06:00"),
             retired_stores=frozenset(s.strip() for s in _env("SALESCAST_RETIRED_STORES", "").split(",") if s.strip()),
             delivery_settle_seconds=_int("SALESCAST_DELIVERY_SETTLE_SECONDS", 12 * 3600, 0, 7 * 86_400),
-            ingest_memory_mb=_int("SALESCAST_INGEST_MEMORY_MB", 600, 64, 1_048_576),
+            ingest_memory_mb=_int("SALESCAST_INGEST_MEMORY_MB", DEFAULT_INGEST_MEMORY_MB, 64, 1_048_576),
         )
         _check_horizon(settings)
         return settings

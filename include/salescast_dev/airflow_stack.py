@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from salescast.config import Settings
-from salescast.ops import airflow_env
-from salescast_dev import ports
+from salescast_dev import airflow_env, ports
 from salescast_dev.sessions import Sessions
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")

@@ -24,8 +24,8 @@ from pathlib import Path
 from salescast.config import Settings
 from salescast.ingest.pipeline import DayRejected, ingest_day
 from salescast.lake import READY_MARKER, Lake
-from salescast.ops import airflow_env
 from salescast.publish import read_manifest
+from salescast_dev import airflow_env
 from salescast_dev.dag_test import DagTester
 from salescast_dev.generate import PanelSpec, write_landing
 
@@ -83,7 +83,14 @@ def _load_history(settings: Settings, lake: Lake, first: date, history_days: int
         # a bar on a terminal; piped or captured output gets the summary line only
         for day in tqdm(days, unit="day", file=sys.stdout, leave=False, disable=not sys.stdout.isatty()):
             try:
-                ingest_day(lake, day, "demo-history", settings.max_bad_row_fraction, settings.delivery_rule)
+                ingest_day(
+                    lake,
+                    day,
+                    "demo-history",
+                    settings.max_bad_row_fraction,
+                    settings.delivery_rule,
+                    settings.ingest_memory_mb,
+                )
             except DayRejected:
                 rejected += 1
     print(

@@ -104,7 +104,7 @@ class Workers:
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     def start(self, name: str) -> None:
-        from salescast.ops import airflow_env
+        from salescast_dev import airflow_env
 
         env = self.env | {"SALESCAST_WORKER_HOSTNAME": name}
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop())
@@ -197,7 +197,7 @@ class Cluster:
 
 
 def run_reference(inputs: Inputs) -> None:
-    """The same day through ``dag.test()`` (what ``salescast run`` / ``airflow dags test`` do:
+    """The same day through ``dag.test()`` (what ``make run`` / ``airflow dags test`` do:
     every task in this one process, no Celery) on the file lake, with the same settings."""
     from tests.dags.test_ingest_dag import run
 

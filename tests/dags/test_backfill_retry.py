@@ -1,4 +1,4 @@
-"""`salescast backfill` (`make backfill`) is idempotent, on a real SQLite Airflow metadata DB.
+"""`make backfill` (`make backfill`) is idempotent, on a real SQLite Airflow metadata DB.
 
 On SQLite, `airflow backfill create` can fail with "database is locked" after Airflow has
 already committed the backfill, with runs for none or only some of its days; a blind retry
@@ -27,7 +27,7 @@ FIRST, LAST = "2019-06-01", "2019-06-03"  # days no other test runs
 def backfill(first: str = FIRST, last: str = LAST) -> subprocess.CompletedProcess:
     """What `make backfill DAG=sales_ingest START=... END=...` runs."""
     return subprocess.run(
-        [sys.executable, "-m", "salescast", "backfill", "--dag-id", DAG, "--from-date", first, "--to-date", last,
+        [sys.executable, "-m", "salescast_dev", "backfill", "--dag-id", DAG, "--from-date", first, "--to-date", last,
          "--attempts", "2"],
         cwd=REPO_ROOT, env=os.environ.copy(), capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -66,7 +66,7 @@ def metadata_db(airflow_db):
     from sqlalchemy import delete
 
     from salescast.config import Settings
-    from salescast.ops import airflow_env
+    from salescast_dev import airflow_env
 
     env = airflow_env.airflow_environ(Settings.from_env())
     subprocess.run([airflow_env.airflow_bin(), "dags", "reserialize"], env=env, check=True, capture_output=True)

@@ -2,7 +2,7 @@
 
 Airflow creates no task instance for a logical date before a DAG's start_date (outside
 backfills), so `airflow dags test DAG D` then "succeeds" having run nothing. The DAGs' start
-date is one setting (SALESCAST_START_DATE, early by default), and `salescast run` refuses a
+date is one setting (SALESCAST_START_DATE, early by default), and `make run` refuses a
 date before it with the way to run that day.
 """
 
@@ -50,7 +50,7 @@ def test_make_run_for_a_day_before_2024_runs_the_dag_and_publishes(tmp_path):
     assert (partition / "_SUCCESS").exists(), "the run succeeded without publishing the day"
     assert json.loads((partition / "_SUCCESS").read_text())["rows"] > 0
     # sales_forecast has a deadline alert (SALESCAST_FORECAST_DEADLINE, on by default), which
-    # Airflow 3.3.2's `dags test` cannot finish a run with: `salescast run` leaves it out
+    # Airflow 3.3.2's `dags test` cannot finish a run with: `make run` leaves it out
     done = subprocess.run(
         make_run_command("sales_forecast", OLD_DAY), cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
     )
@@ -74,7 +74,7 @@ def test_make_run_refuses_a_day_before_the_start_date_and_says_how_to_run_it(tmp
 def test_the_airflow_passthrough_refuses_it_too(tmp_path):
     env = salescast_env(tmp_path, SALESCAST_START_DATE="2011-01-01")
     done = subprocess.run(
-        [sys.executable, "-m", "salescast", "airflow", "dags", "test", "sales_forecast", "2010-12-01"],
+        [sys.executable, "-m", "salescast_dev", "airflow", "dags", "test", "sales_forecast", "2010-12-01"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -84,7 +84,7 @@ def test_the_airflow_passthrough_refuses_it_too(tmp_path):
 def test_a_bad_start_date_names_the_variable(tmp_path):
     env = salescast_env(tmp_path, SALESCAST_START_DATE="2010-13-01")
     done = subprocess.run(
-        [sys.executable, "-m", "salescast", "run", "sales_ingest", "2011-01-01"],
+        [sys.executable, "-m", "salescast_dev", "run", "sales_ingest", "2011-01-01"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2

@@ -133,8 +133,8 @@ def test_scheduled_runs_backfill_late_data_and_the_ui(e2e_env, tmp_path):  # noq
         def backfill(dag_id: str, first: date, last: date, reprocess: str) -> None:
             # what `make backfill DAG=... START=... END=...` runs
             done = subprocess.run(
-                [sys.executable, "-m", "salescast", "backfill", "--dag-id", dag_id, "--from-date", first.isoformat(),
-                 "--to-date", last.isoformat(), "--reprocess-behavior", reprocess],
+                [sys.executable, "-m", "salescast_dev", "backfill", "--dag-id", dag_id,
+                 "--from-date", first.isoformat(), "--to-date", last.isoformat(), "--reprocess-behavior", reprocess],
                 env=stack.env, capture_output=True, text=True, timeout=120, check=False,
             )  # fmt: skip
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -34,7 +34,7 @@ DAGS = ("sales_ingest", "sales_forecast", "sales_catalog")
 
 def run_demo(home: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "salescast", "demo", "--days", str(DAYS), "--history-days", str(HISTORY_DAYS),
+        [sys.executable, "-m", "salescast_dev", "demo", "--days", str(DAYS), "--history-days", str(HISTORY_DAYS),
          "--stores", "3", "--items", "40"],
         capture_output=True, text=True, cwd=REPO_ROOT, env=isolated_env(home), check=False, timeout=600,
     )  # fmt: skip

@@ -1,7 +1,8 @@
 """`make airflow` stops cleanly however it is stopped, and refuses a busy port (issue 26).
 
 Each test starts `make airflow` on a home of its own, as a user does, checks that the login it
-prints works, and stops it one way: SIGINT, SIGTERM or SIGHUP to the `salescast serve` process
+prints works, and stops it one way: SIGINT, SIGTERM or SIGHUP to the
+`python -m salescast_dev serve` process
 or to the whole process group (Ctrl-C, `timeout`, a CI runner; then a second one while it
 stops), a closed terminal (a real pty, with and without a shell to pass the SIGHUP on), or the
 serve process killed outright. Then, within 30 s: no process of the stack is left (found by
@@ -98,7 +99,7 @@ def migrated_db(tmp_path_factory) -> Path:
     """One migrated metadata DB copied into each test's home: `make airflow` still runs
     `airflow db migrate`, which then has nothing to do (saves ~10 s per test)."""
     home = tmp_path_factory.mktemp("template")
-    subprocess.run([sys.executable, "-m", "salescast", "airflow", "db", "migrate"], cwd=REPO_ROOT,
+    subprocess.run([sys.executable, "-m", "salescast_dev", "airflow", "db", "migrate"], cwd=REPO_ROOT,
                    env=isolated_env(home), check=True, capture_output=True)  # fmt: skip
     return home / "airflow" / "airflow.db"
 

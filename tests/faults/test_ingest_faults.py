@@ -345,7 +345,8 @@ from datetime import date
 from salescast.config import Settings
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
-ingest_day(Lake.from_settings(Settings.from_env()), date.fromisoformat(sys.argv[1]), "memory", 0.05)
+settings = Settings.from_env()
+ingest_day(Lake.from_settings(settings), date.fromisoformat(sys.argv[1]), "memory", 0.05, memory_mb=settings.ingest_memory_mb)
 """
 
 

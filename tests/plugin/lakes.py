@@ -62,7 +62,7 @@ def dag_run(dag_id: str, day: date):
     from salescast.config import DAGS_DIR
 
     # built once per module, before tests/conftest.py's per-test fixture: no deadline alert in
-    # DAG.test() (salescast.ops.airflow_env.without_deadline says why)
+    # DAG.test() (salescast_dev.airflow_env.without_deadline says why)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SALESCAST_FORECAST_DEADLINE", "off")
         dag = DagBag(dag_folder=str(DAGS_DIR)).get_dag(dag_id)

@@ -1,4 +1,5 @@
-"""The command line, run as a user would run it: ``python -m salescast ...`` in a subprocess."""
+"""The command lines, run as a user would run them: ``python -m salescast ...`` (the product)
+and ``python -m salescast_dev ...`` (the harness) in a subprocess."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 from salescast.config import REPO_ROOT
 
 
-def salescast(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def salescast(*args: str, env: dict[str, str] | None = None, module: str = "salescast") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "salescast", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -23,8 +24,12 @@ def salescast(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return salescast(*args, env=env, module="salescast_dev")
+
+
 def test_generate_writes_one_folder_per_day(tmp_path):
-    out = salescast("generate", "--stores", "2", "--items", "5", "--start", "2025-01-30", "--end", "2025-02-02",
+    out = harness("generate", "--stores", "2", "--items", "5", "--start", "2025-01-30", "--end", "2025-02-02",
                     "--out", str(tmp_path), "--format", "pos", "--defects", "--seed", "9")  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]
@@ -42,15 +47,25 @@ def test_generate_writes_one_folder_per_day(tmp_path):
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(args, message):
-    out = salescast(*args)
+    out = harness(*args)
     assert out.returncode != 0
     assert message in out.stderr
+
+
+def test_the_product_cli_has_no_harness_commands_and_says_where_they_are():
+    help_text = salescast("--help").stdout
+    assert "python -m salescast_dev --help" in help_text
+    for command in ("generate", "demo", "run", "airflow", "backfill", "serve"):
+        out = salescast(command)
+        assert out.returncode == 2
+        assert f"invalid choice: '{command}'" in out.stderr
+        assert harness(command, "--help").returncode == 0
 
 
 def test_ingest_command_publishes_and_reports_rejections(tmp_path):
     env = os.environ | {"SALESCAST_HOME": str(tmp_path), "SALESCAST_LAKE_URI": (tmp_path / "lake").as_uri()}
     landing = tmp_path / "lake" / "landing" / "sales"
-    assert salescast("generate", "--stores", "2", "--items", "40", "--start", "2025-01-01", "--end", "2025-01-02",
+    assert harness("generate", "--stores", "2", "--items", "40", "--start", "2025-01-01", "--end", "2025-01-02",
                      "--out", str(landing)).returncode == 0  # fmt: skip
     (landing / "2025-01-02" / "broken.csv").write_bytes(b"")
     out = salescast("ingest", "--start", "2025-01-01", "--end", "2025-01-02", env=env)

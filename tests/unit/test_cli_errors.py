@@ -78,6 +78,6 @@ def test_a_bad_setting_stops_the_cli_at_start_naming_the_variable(tmp_path):
 
 def test_a_bad_ui_port_names_the_variable(tmp_path):
     env = os.environ | {"SALESCAST_HOME": str(tmp_path), "SALESCAST_UI_PORT": "http"}
-    out = salescast("serve", env=env)
+    out = salescast("serve", env=env, module="salescast_dev")
     assert_clean_failure(out, "--port: must be a port number 1-65535; default from SALESCAST_UI_PORT (got 'http')")
     assert out.returncode == 2

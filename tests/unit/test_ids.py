@@ -23,7 +23,7 @@ from salescast.dashboard import params
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 
-from .test_pipeline import curated, drop, quarantine
+from .ingest.test_pipeline import curated, drop, quarantine
 
 DAY = date(2025, 3, 3)
 HEADER = ["date", "store_id", "item_id", "units", "revenue"]

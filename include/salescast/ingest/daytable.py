@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from salescast.config import DEFAULT_INGEST_MEMORY_MB
 from salescast.ingest.parsing import LINE, MalformedRecord
 from salescast.ingest.standardize import BATCH_SCHEMA, DATE_MAP_SCHEMA, LANDING_COLUMNS, SALES_DAILY_COLUMNS
 from salescast.suite_sql import SqlOutcome, column_types, compile_suite, flags_sql, literal, summarise
@@ -82,15 +83,12 @@ class Checked:
 class DayTable:
     """The scratch database of one ingest run of one day (``work``: a private folder)."""
 
-    def __init__(self, work: Path, day: date, run_id: str, memory_mb: int | None = None) -> None:
+    def __init__(self, work: Path, day: date, run_id: str, memory_mb: int = DEFAULT_INGEST_MEMORY_MB) -> None:
         """``memory_mb``: DuckDB's limit (``SALESCAST_INGEST_MEMORY_MB``, 600 by default); the rest
         of the process (Python, the libraries, one batch) takes about 450 MB more."""
         import duckdb
 
-        from salescast.config import Settings
-
         self.work, self.day, self.run_id = work, day, run_id
-        memory_mb = memory_mb or Settings.from_env().ingest_memory_mb
         self.con = duckdb.connect()  # in memory: what is big lives in Parquet files in ``work``
         spill = work / "spill"
         spill.mkdir(exist_ok=True)

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from salescast.config import DEFAULT_INGEST_MEMORY_MB
 from salescast.deliveries import DeliveryRule, missing_stores_warning
 from salescast.ingest.daytable import QUARANTINE_COLUMNS, Checked, DayTable
 from salescast.ingest.parsing import UnreadableFile, open_file
@@ -336,18 +337,19 @@ def standardize_day(
     archived: list[ArchivedFile],
     max_bad_fraction: float,
     deliveries: DeliveryRule | None = None,
+    memory_mb: int = DEFAULT_INGEST_MEMORY_MB,
 ) -> IngestResult:
     """Parse, map, validate and quarantine the archived files of a day; stage good rows.
 
     The day goes through a scratch folder (``TMPDIR``; it needs about the day's landing
-    size) in bounded memory: :class:`salescast.ingest.daytable.DayTable`. Returns the
+    size) in bounded memory (``memory_mb`` for DuckDB: :class:`salescast.ingest.daytable.DayTable`). Returns the
     verdict; the caller fails the run when ``result.healthy`` is False.
     """
     staging = lake.staging_dir(SALES_DAILY, day)
     lake.remove_tree(staging)  # leftovers of a killed run of this day
     with tempfile.TemporaryDirectory(prefix="salescast-ingest-") as scratch:
         work = Path(scratch)
-        table = DayTable(work, day, run_id)
+        table = DayTable(work, day, run_id, memory_mb)
         try:
             read = _read_archived(lake, day, archived, table, work)
             checked = table.check(read.aggregating, parameters_for(day.isoformat()))
@@ -425,11 +427,16 @@ def publish_day(lake: Lake, day: date, run_id: str, result: dict[str, Any]) -> d
 
 
 def ingest_day(
-    lake: Lake, day: date, run_id: str, max_bad_fraction: float, deliveries: DeliveryRule | None = None
+    lake: Lake,
+    day: date,
+    run_id: str,
+    max_bad_fraction: float,
+    deliveries: DeliveryRule | None = None,
+    memory_mb: int = DEFAULT_INGEST_MEMORY_MB,
 ) -> IngestResult:
     """All steps in one call, for the CLI and tests; raises DayRejected if the day is unfit."""
     archived = archive_raw(lake, day)
-    result = standardize_day(lake, day, run_id, archived, max_bad_fraction, deliveries)
+    result = standardize_day(lake, day, run_id, archived, max_bad_fraction, deliveries, memory_mb)
     if not result.healthy:
         raise DayRejected(f"{day}: " + "; ".join(result.problems))
     publish_day(lake, day, run_id, result.to_dict())

@@ -40,6 +40,7 @@ def validate_landing(ds: str, run_id: str, archived: list[dict[str, Any]]) -> di
         [ArchivedFile(**a) for a in archived],
         settings.max_bad_row_fraction,
         settings.delivery_rule,
+        settings.ingest_memory_mb,
     )
     if not result.healthy:
         raise AirflowFailException(

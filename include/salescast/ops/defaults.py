@@ -32,7 +32,7 @@ def default_args(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 def start_date(settings: Settings) -> pendulum.DateTime:
     """``SALESCAST_START_DATE`` (midnight UTC): the first logical date a DAG runs for. Every
-    DAG uses it, so ``salescast run`` can refuse an earlier date that Airflow would run no task for."""
+    DAG uses it, so ``make run`` can refuse an earlier date that Airflow would run no task for."""
     day = settings.start_date
     return pendulum.datetime(day.year, day.month, day.day, tz="UTC")
 

@@ -40,7 +40,7 @@ def airflow_environ(settings: Settings, base: dict[str, str] | None = None) -> d
         if not env.get(key):
             env[key] = value
     if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
-        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "salescast.ops.airflow_env.SQLITE_CONNECT_ARGS")
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "salescast_dev.airflow_env.SQLITE_CONNECT_ARGS")
     single_threaded_blas(env)
     # Airflow starts its components as `airflow ...` subprocesses: find ours first.
     bins = [str(Path(sys.executable).parent)] + [p for p in env.get("PATH", "").split(os.pathsep) if p]
