@@ -346,7 +346,8 @@ from salescast.config import Settings
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 settings = Settings.from_env()
-ingest_day(Lake.from_settings(settings), date.fromisoformat(sys.argv[1]), "memory", 0.05, memory_mb=settings.ingest_memory_mb)
+day = date.fromisoformat(sys.argv[1])
+ingest_day(Lake.from_settings(settings), day, "memory", 0.05, memory_mb=settings.ingest_memory_mb)
 """
 
 
