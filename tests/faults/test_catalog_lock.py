@@ -1,4 +1,4 @@
-"""`salescast catalog` while another process has ``warehouse.duckdb`` open (the README invites
+"""`salescast catalog` while another process has ``warehouse.duckdb`` open (docs/sql.md invites
 it), on ``file://`` and ``s3://`` lakes: a real second process holds a DuckDB connection.
 
 A reader (``read_only=True``) must not stop the refresh: the refreshed warehouse is written
