@@ -8,7 +8,8 @@ started: Airflow puts each task runner in a process group of its own, in the sam
 then SIGKILL to whatever is left after ``GRACE`` seconds. SIGINT, SIGTERM and SIGHUP are
 ignored meanwhile, so a second Ctrl-C cannot cut the stop short or print a traceback. And
 each component gets SIGTERM from the kernel when the process that started it dies
-(``PR_SET_PDEATHSIG``), so a parent killed with SIGKILL leaves nothing running either.
+(``PR_SET_PDEATHSIG``, for components started from the main thread), so a parent killed with
+SIGKILL leaves nothing running either.
 """
 
 from __future__ import annotations
@@ -75,9 +76,13 @@ class Sessions:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, argv: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess.Popen:
+        # The kernel sends PDEATHSIG when the *thread* that forked the child ends, not the
+        # process: a component started from a short-lived thread (a pool booting a stack)
+        # would be killed with it. Only the main thread lives as long as the process.
+        on_main_thread = threading.current_thread() is threading.main_thread()
         self.procs[name] = subprocess.Popen(
             argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with(os.getpid()),
+            start_new_session=True, preexec_fn=_die_with(os.getpid()) if on_main_thread else None,
         )  # fmt: skip
         return self.procs[name]
 

@@ -235,7 +235,11 @@ def day_by_day(source: Path, root: Path, days: list[date], settings) -> Lake:
         history, known = load_history(lake, day, settings.history_days)
         known_days = pd.DatetimeIndex(known)
         cfg = ForecastConfig.from_settings(settings)
-        result = run_forecast(history, cfg, end=pd.Timestamp(day), known_days=known_days)
+        # a day an expected store sent nothing (its file unreadable) is imputed, as the plan does
+        days_of = pd.to_datetime(history["date"]).dt.strftime("%Y-%m-%d")
+        stores = {d: frozenset(history.loc[days_of == d, "store_id"]) for d in known}
+        unknown = settings.delivery_rule.missing_by_day(stores)
+        result = run_forecast(history, cfg, end=pd.Timestamp(day), known_days=known_days, unknown_store_days=unknown)
         out = Path(lake.root.path) / "expected-forecasts" / f"{day}.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.forecasts.to_parquet(out, index=False)
