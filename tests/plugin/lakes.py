@@ -29,6 +29,18 @@ class BuiltLake:
     forecast_run_id: str
 
 
+def lake_env(root: Path, **settings: str) -> dict[str, str]:
+    """The environment of a test lake under ``root``: sensors that look every second and give
+    up soon, landing files ready at once; ``settings`` (SALESCAST_* names) override."""
+    return {
+        "SALESCAST_HOME": str(root),
+        "SALESCAST_LAKE_URI": (root / "lake").as_uri(),
+        "SALESCAST_SENSOR_TIMEOUT_SECONDS": "5",
+        "SALESCAST_SENSOR_POKE_SECONDS": "1",
+        "SALESCAST_LANDING_SETTLE_SECONDS": "0",
+    } | settings
+
+
 def scheduled(day: date) -> str:
     return f"scheduled__{day.isoformat()}T00:00:00+00:00"
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pandas as pd
 import pytest
 
-from .lakes import LAST, TASK_RUNS, build
+from .lakes import LAST, TASK_RUNS, build, lake_env
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def built(airflow, tmp_path_factory):
     root = tmp_path_factory.mktemp("dashboard")
-    env = {
-        "SALESCAST_HOME": str(root),
-        "SALESCAST_LAKE_URI": (root / "lake").as_uri(),
-        "SALESCAST_SENSOR_TIMEOUT_SECONDS": "5",
-        "SALESCAST_SENSOR_POKE_SECONDS": "1",
-        "SALESCAST_MAX_BAD_ROW_FRACTION": "0.4",  # the last day has two extra bad records
-        "SALESCAST_LANDING_SETTLE_SECONDS": "0",
-    }
+    env = lake_env(root, SALESCAST_MAX_BAD_ROW_FRACTION="0.4")  # the last day has two extra bad records
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)

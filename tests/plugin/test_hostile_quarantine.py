@@ -17,7 +17,7 @@ import pytest
 
 from salescast.csv_safe import FORMULA_TRIGGERS
 
-from .lakes import dag_run
+from .lakes import dag_run, lake_env
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +35,7 @@ def hostile(airflow, tmp_path_factory):
     """The day's landing folder: good rows, a file named as a formula holding a formula line,
     and two records with 10,000-character values; then sales_ingest for the day."""
     root = tmp_path_factory.mktemp("hostile")
-    env = {
-        "SALESCAST_HOME": str(root),
-        "SALESCAST_LAKE_URI": (root / "lake").as_uri(),
-        "SALESCAST_SENSOR_TIMEOUT_SECONDS": "30",
-        "SALESCAST_SENSOR_POKE_SECONDS": "1",
-        "SALESCAST_LANDING_SETTLE_SECONDS": "0",
-        "SALESCAST_MAX_BAD_ROW_FRACTION": "0.5",
-    }
+    env = lake_env(root, SALESCAST_SENSOR_TIMEOUT_SECONDS="30", SALESCAST_MAX_BAD_ROW_FRACTION="0.5")
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
