@@ -7,7 +7,7 @@ zero: they are imputed. Weekly and monthly panels hold complete periods only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,9 @@ import pandas as pd
 from salescast.contracts import ForecastInputError, normalize_freq, period_alias
 
 REQUIRED = ("date", "store_id", "item_id", "units")
+# The panel's series keys and days -> (censored, exposure) of every series and day, or None:
+# days of unknown demand and each kept day's available fraction (salescast.forecast.drivers).
+Censor = Callable[[pd.DataFrame, pd.DatetimeIndex], "tuple[np.ndarray, np.ndarray] | None"]
 
 
 def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int) -> None:
@@ -44,6 +47,7 @@ class Panel:
     values: np.ndarray  # [series, periods]
     first: np.ndarray  # index of each series' first non-zero period
     imputed_days: int = 0
+    censored: np.ndarray | None = None  # [series, periods]: unknown demand (drivers), else None
 
 
 def _partial_span(
@@ -178,20 +182,40 @@ def _series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.Mult
     return index, values
 
 
+def _censor_days(
+    values: np.ndarray, index: pd.MultiIndex, days: pd.DatetimeIndex, censor: Censor | None
+) -> np.ndarray | None:
+    """Days of unknown demand from the drivers (from each series' first sale on: before it the
+    item was not sold yet, not out of stock); kept, partly available days are scaled up to the
+    whole day in place (salescast.forecast.drivers). None when the drivers say nothing."""
+    found = censor(index.to_frame(index=False).astype(str), days) if censor is not None else None
+    if found is None:
+        return None
+    censored, exposure = found
+    started = np.cumsum(values != 0, axis=1) > 0
+    censored &= started
+    np.divide(values, exposure, out=values, where=started & (exposure < 1))
+    return censored
+
+
 def _daily_grid(
     frame: pd.DataFrame,
     last: pd.Timestamp,
     known_days: pd.DatetimeIndex | None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int]:
-    """Series x day sums from the first day to ``last`` (and those days); unknown days, and
-    the days a store's file was missing (``unknown_store_days``: ISO day -> store ids), imputed.
+    censor: Censor | None = None,
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int, np.ndarray | None]:
+    """Series x day sums from the first day to ``last`` (and those days); unknown days, the
+    days a store's file was missing (``unknown_store_days``: ISO day -> store ids) and the
+    censored days of the drivers (``censor``, returned) imputed.
 
     ``wide`` has the series as its (sorted) index and no columns: the sums are ``values``."""
     days = pd.date_range(frame["date"].min(), last, freq="D")
     index, values = _series_by_day(frame, days)
     wide = pd.DataFrame(index=index)
     imputed = 0
+    censored = _censor_days(values, index, days, censor)
+    unknown = None
     if known_days is not None:
         unknown_days = ~days.isin(pd.DatetimeIndex(known_days).normalize())
         imputed = int(unknown_days.sum())
@@ -202,8 +226,11 @@ def _daily_grid(
             at = days.get_indexer([pd.Timestamp(day)])[0]
             if at >= 0:
                 unknown[stores.isin(list(missing)), at] = True
+    if censored is not None:
+        unknown = censored.copy() if unknown is None else unknown | censored
+    if unknown is not None:
         _impute_unknown(values, unknown, 7)
-    return wide, days, values, imputed
+    return wide, days, values, imputed, censored
 
 
 def _period_grid(
@@ -221,7 +248,7 @@ def _period_grid(
     if known_days is None:
         wide = frame.assign(date=ends).pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
     else:  # unknown days are imputed on the daily grid first, then summed into periods
-        wide, days, daily, imputed = _daily_grid(frame, last, known_days, unknown_store_days)
+        wide, days, daily, imputed, _ = _daily_grid(frame, last, known_days, unknown_store_days)
         day_ends = days.to_period(period).end_time.normalize()
         cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
         wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
@@ -260,6 +287,7 @@ def build_panel(
     end: pd.Timestamp | None = None,
     known_days: pd.DatetimeIndex | None = None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
+    censor: Censor | None = None,
 ) -> Panel:
     """Dense series x period matrix; zeros where a known day has no row for a series.
 
@@ -272,12 +300,18 @@ def build_panel(
     only: a first or last period the days cover in part (:func:`partial_periods`) is left out,
     so the panel ends at the last complete period and the forecast's horizon step 1 is the
     current, partial one (``_target_dates``). A series launched mid-period starts at its first
-    complete period."""
+    complete period.
+
+    ``censor`` (daily panels only) gives the days of unknown demand from the drivers: they are
+    imputed as unknown days are, and returned as ``Panel.censored``."""
     frame, last = _clean_history(history, end)
     freq = normalize_freq(freq)
     span = None
+    censored = None
     if freq == "D":
-        wide, dates, values, imputed = _daily_grid(frame, last, known_days, unknown_store_days)
+        wide, dates, values, imputed, censored = _daily_grid(frame, last, known_days, unknown_store_days, censor)
+    elif censor is not None:
+        raise ForecastInputError(f"drivers need a daily forecast (freq D) for now, not {freq}")
     else:
         frame["date"] = frame["date"].dt.normalize()
         wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days, unknown_store_days)
@@ -287,7 +321,7 @@ def build_panel(
     if span is not None:
         _launch_starts(first, frame, wide, dates, freq)
     keys = wide.index.to_frame(index=False).astype(str)  # text, whatever the ids' dtype
-    return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed)
+    return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed, censored=censored)
 
 
 def target_dates(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
