@@ -80,6 +80,8 @@ def offsets(residuals: np.ndarray, taus: Sequence[float], prior: np.ndarray | No
     dozen residuals give noisy tail quantiles, and noise in a band's width costs coverage
     on average (a band too narrow loses more than one as much too wide gains)."""
     pooled, profile = standardized(residuals)
+    if not pooled.size:  # every residual censored (unknown demand): the prior alone, if any
+        return (np.zeros(len(taus)) if prior is None else prior)[:, None] * profile[None, :]
     quantiles = conformal_quantiles(pooled, taus)
     if prior is not None:
         quantiles = (quantiles + prior) / 2

@@ -22,11 +22,15 @@ REQUIRED = ("date", "store_id", "item_id", "units")
 Censor = Callable[[pd.DataFrame, pd.DatetimeIndex], "tuple[np.ndarray, np.ndarray] | None"]
 
 
-def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int) -> None:
+def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int, chain: bool = False) -> None:
     """Cells with no data (a day not published, or a store whose file was missing that day:
     ``unknown``, series x day) are unknown, not zero sales: each is filled from the same
     weekday a week earlier (or later at the start, or a neighbouring day) where that cell is
-    known, in place."""
+    known, in place.
+
+    ``chain`` (drivers' censored days: a stock-out can last weeks) counts a filled cell as
+    known for the days after it (``unknown`` is changed in place), so a long run carries the
+    last week seen forward instead of staying at the zeros recorded in its middle."""
     for col in np.flatnonzero(unknown.any(axis=0)):
         rows = np.flatnonzero(unknown[:, col])
         for source in (col - season, col + season, col - 1, col + 1):
@@ -35,6 +39,8 @@ def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int) -> Non
             if 0 <= source < values.shape[1]:
                 known = ~unknown[rows, source]
                 values[rows[known], col] = values[rows[known], source]
+                if chain:
+                    unknown[rows[known], col] = False
                 rows = rows[~known]
 
 
@@ -229,7 +235,7 @@ def _daily_grid(
     if censored is not None:
         unknown = censored.copy() if unknown is None else unknown | censored
     if unknown is not None:
-        _impute_unknown(values, unknown, 7)
+        _impute_unknown(values, unknown, 7, chain=censored is not None)
     return wide, days, values, imputed, censored
 
 

@@ -40,6 +40,8 @@ def forecast_series(
     n, h = y.size, cfg.horizon
     k, _ = backtest.backtest_plan(n, m, cfg)
     starts = backtest.origins(n, k, h)
+    if drivers.censored is not None and drivers.censored[starts[0] :].all():
+        return fallbacks.censored_backtest(y, m, cfg, key)
     intermittent = float(np.mean(y[-TRAIN_WINDOW:] == 0)) >= cfg.intermittent_zero_share
     ctx = Context(
         m=m,

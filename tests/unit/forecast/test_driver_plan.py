@@ -166,3 +166,20 @@ def test_weekly_runs_with_drivers_are_refused_with_the_reason():
     drivers = pd.DataFrame({"date": ["2024-05-01"], "store_id": ["*"], "item_id": ["*"], "promo": [1.0]})
     with pytest.raises(ForecastInputError, match="daily forecast"):
         run_forecast(two_series(), ForecastConfig(horizon=4, freq="W"), drivers=drivers)
+
+
+def test_a_stock_out_longer_than_the_backtest_forecasts_the_demand_seen_before_it():
+    history = two_series(days=300)
+    last = history["date"].max()
+    gone = history["date"] > last - pd.Timedelta(days=40)
+    before = history.loc[~gone & (history["date"] > last - pd.Timedelta(days=96)), "units"].mean()
+    history.loc[gone & (history["item_id"] == "I1"), "units"] = 0.0  # out of stock: nothing sold
+    stock = pd.DataFrame({"date": history.loc[gone, "date"].unique(), "store_id": "S1", "item_id": "I1",
+                          "in_stock": 0.0})  # fmt: skip
+    result = run_forecast(history, ForecastConfig(horizon=H), drivers=stock)
+    i1 = result.forecasts[result.forecasts["item_id"] == "I1"]
+    assert i1["p50"].mean() == pytest.approx(before, rel=0.25)  # not the zeros recorded
+    chosen = result.metrics[result.metrics["chosen"]].set_index("item_id")
+    assert chosen.loc["I1", "reason"] == "every backtest period is censored (unknown demand)"
+    assert chosen.loc["I1", "censored_days"] == 40
+    assert (result.safety_stock["safety_stock"] > 0).all()
