@@ -32,6 +32,7 @@ class DriverPlan:
     n_days: int = 0  # history days of the panel; the horizon follows them in ``aligned``
     ahead: list[str] = field(default_factory=list)
     past: list[str] = field(default_factory=list)
+    filled: dict[str, np.ndarray] = field(default_factory=dict)  # known-ahead drivers, history filled
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, horizon: int) -> DriverPlan:
@@ -44,6 +45,7 @@ class DriverPlan:
         self.aligned = dv.align(self.frame, self.names, keys, span)
         self.n_days = len(days)
         self.ahead, self.past = dv.known_ahead(self.aligned, self.names, self.n_days)
+        self.filled = dv.fill_history(self.aligned, self.ahead, self.n_days)
         return dv.censoring(self.aligned, self.n_days)
 
     def series(self, panel: Panel, rows: Sequence[int]) -> tuple[list[dv.SeriesDrivers], Counter[str]]:
@@ -63,7 +65,7 @@ class DriverPlan:
                 if short:
                     without[f"known-ahead drivers stop before the horizon: {', '.join(short)}"] += 1
                 else:
-                    regressors = dv.regressors(self.aligned, self.ahead, row, self.n_days)[first:]
+                    regressors = np.column_stack([self.filled[n][row, first:] for n in self.ahead])
                     names = tuple(self.ahead)
             out.append(dv.SeriesDrivers(censored, regressors, names))
         return out, without

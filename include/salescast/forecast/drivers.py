@@ -164,10 +164,20 @@ def known_ahead(aligned: dict[str, np.ndarray], names: Sequence[str], n_days: in
     return ahead, past
 
 
-def regressors(aligned: dict[str, np.ndarray], names: Sequence[str], row: int, n_days: int) -> np.ndarray:
-    """One series' ``[days + horizon, len(names)]`` regressors. A missing history value is
-    the last one before it (else the first after it: a price holds until it changes); a
-    driver with no history at all for the series is 0 (constant: no regressor fits on it)."""
-    block = pd.DataFrame({name: aligned[name][row] for name in names})
-    history = block.iloc[:n_days].ffill().bfill().fillna(0.0)
-    return np.vstack([history.to_numpy(), block.iloc[n_days:].to_numpy()])
+def fill_history(aligned: dict[str, np.ndarray], names: Sequence[str], n_days: int) -> dict[str, np.ndarray]:
+    """The ``names`` drivers with their history (the first ``n_days``) filled, the horizon as
+    given: a missing value is the last one before it (else the first after it: a price holds
+    until it changes), and a driver with no history at all for a series is 0 (constant: no
+    regressor is fit on it)."""
+    out = {}
+    for name in names:
+        values = aligned[name].copy()
+        history = values[:, :n_days]  # a view: filled in place
+        for flip in (False, True):  # forward, then backward for the start
+            part = history[:, ::-1] if flip else history
+            seen = np.where(np.isnan(part), 0, np.arange(part.shape[1])[None, :])
+            np.maximum.accumulate(seen, axis=1, out=seen)
+            part[:] = np.take_along_axis(part, seen, axis=1)
+        history[np.isnan(history)] = 0.0
+        out[name] = values
+    return out

@@ -90,8 +90,13 @@ def test_known_ahead_needs_values_on_every_horizon_day_for_some_series():
     assert past == ["price"]  # stops before the horizon; in_stock is neither (it has a fixed meaning)
 
 
-def test_regressors_hold_the_last_price_and_zero_a_driver_never_seen():
-    values = aligned([("2024-03-02", "S1", "I1", 3.0), ("2024-03-03", "S1", "I1", 4.0)])
-    block = dv.regressors(values, ["promo"], row=0, n_days=2)
-    assert block[:, 0].tolist() == [3.0, 3.0, 4.0]  # the first day takes the first known value
-    assert dv.regressors(values, ["promo"], row=1, n_days=2)[:2, 0].tolist() == [0.0, 0.0]
+def test_history_gaps_hold_the_last_value_and_a_driver_never_seen_is_zero():
+    values = aligned(
+        [("2024-03-02", "S1", "I1", 3.0), ("2024-03-03", "S1", "I1", 4.0), ("2024-03-01", "S2", "I1", 2.0)]
+    )
+    filled = dv.fill_history(values, ["promo"], n_days=3)["promo"]
+    assert filled[0].tolist() == [3.0, 3.0, 4.0]  # the first day takes the first known value
+    assert filled[1].tolist() == [0.0, 0.0, 0.0]  # no value at all
+    assert filled[2].tolist() == [2.0, 2.0, 2.0]  # the last value holds
+    horizon = dv.fill_history(values, ["promo"], n_days=2)["promo"]
+    assert np.isnan(horizon[2, 2])  # the horizon is never filled: a guess is not a plan
