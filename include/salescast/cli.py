@@ -400,8 +400,13 @@ def _run_engine(args: argparse.Namespace, settings: Settings):
     note = _partial_note(dropped)
     if note:
         print(f"note: {note}", file=sys.stderr)
-    for reason, count in result.summary.get("drivers", {}).get("without_drivers", {}).items():
+    drivers = result.summary.get("drivers", {})
+    for reason, count in drivers.get("without_drivers", {}).items():
         print(f"note: {count} series forecast without drivers ({reason})", file=sys.stderr)
+    if drivers.get("past_only_unused"):
+        names = ", ".join(drivers["past_only_unused"])
+        print(f"note: drivers {names} have no values through the horizon for any series: past-only, which no "
+              "model uses yet (give their future values to use them)", file=sys.stderr)  # fmt: skip
     return result
 
 
@@ -436,7 +441,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     backtest = result.summary["backtest"]
     for name, scores in ({"bake_off": backtest["bake_off"]} | backtest["per_model"]).items():
         print(
-            f"{name:15s} mean wQL {_score(scores['mean_wql'])}  WAPE {_score(scores['wape'])}  "
+            f"{name:16s} mean wQL {_score(scores['mean_wql'])}  WAPE {_score(scores['wape'])}  "
             f"coverage {_score(scores['coverage'], '{:.2f}')}"
         )
     print(f"-> {out / 'metrics.json'}, {out / 'metrics.parquet'}")

@@ -141,6 +141,10 @@ def test_forecast_with_drivers_end_to_end(tmp_path):
     summary = json.loads((tmp_path / "fc" / "summary.json").read_text())
     assert summary["drivers"]["known_ahead"] == ["promo"]
     assert summary["drivers"]["series_with_drivers"] == 2
+    longer = salescast("forecast", "--history", str(history), "--drivers", str(drivers), "--horizon", "14",
+                       "--out", str(tmp_path / "h14"))  # fmt: skip
+    assert longer.returncode == 0, longer.stderr
+    assert "drivers promo have no values through the horizon" in longer.stderr  # said, not silently dropped
     plain = salescast("forecast", "--history", str(history), "--out", str(tmp_path / "plain"))
     assert plain.returncode == 0, plain.stderr
     assert set(pd.read_parquet(tmp_path / "plain" / "metrics.parquet")["censored_days"]) == {0}
