@@ -7,7 +7,8 @@ A drivers table has ``date, store_id, item_id`` and one numeric column per drive
 the same driver for the same day and series, the more specific row wins: ``S, I`` over
 ``*, I`` over ``S, *`` over ``*, *`` (an item's own price or promotion says more about its
 demand than a store-wide or chain-wide value). An empty cell says nothing and overrides
-nothing.
+nothing; two rows of the same reach that give one driver different values for the same day
+and series are an error (rows giving different drivers, e.g. two files, combine).
 
 Two names have a fixed meaning: ``in_stock`` (fraction of the day the item could be bought,
 0..1) and ``store_open`` (0/1). Every other column is a regressor: *known ahead* where it has
@@ -100,7 +101,8 @@ def align(
 ) -> dict[str, np.ndarray]:
     """Each driver as a ``[series, days]`` matrix for the panel's ``keys`` (store_id, item_id)
     and ``days``; NaN where no row gives a value. Rows for stores, items or days outside the
-    panel are ignored; two rows of the same reach for the same day and series are an error."""
+    panel are ignored; two rows of the same reach giving a driver different values for the same
+    day and series are an error."""
     out = {name: np.full((len(keys), len(days)), np.nan) for name in names}
     series = pd.DataFrame({"store_id": keys["store_id"].astype(str).to_numpy(),
                            "item_id": keys["item_id"].astype(str).to_numpy(), "row": np.arange(len(keys))})  # fmt: skip
@@ -112,8 +114,14 @@ def align(
         if part.empty:
             continue
         on = [k for k, every in (("store_id", store_every), ("item_id", item_every)) if not every]
-        _refuse_duplicates(part, on)
-        hits = part.merge(series, on=on) if on else part.merge(series, how="cross")
+        _refuse_conflicts(part, on, names)
+        if not on:  # every store and item: the day's value for every series
+            for name in names:
+                values, cols = part[name].to_numpy(), part["col"].to_numpy()
+                given = ~np.isnan(values)
+                out[name][:, cols[given]] = values[given]
+            continue
+        hits = part.merge(series, on=on)
         rows, cols = hits["row"].to_numpy(), hits["col"].to_numpy()
         for name in names:
             values = hits[name].to_numpy()
@@ -122,15 +130,20 @@ def align(
     return out
 
 
-def _refuse_duplicates(part: pd.DataFrame, on: list[str]) -> None:
-    doubled = part.duplicated(["col", *on], keep=False)
-    if doubled.any():
-        first = part[doubled].iloc[0]
-        where = ", ".join(f"{k}={first[k]}" for k in ("store_id", "item_id"))
-        raise ForecastInputError(
-            f"drivers have {int(doubled.sum())} rows that repeat a (date, store_id, item_id), e.g. "
-            f"{first['date']:%Y-%m-%d} {where}: give each key once"
-        )
+def _refuse_conflicts(part: pd.DataFrame, on: list[str], names: Sequence[str]) -> None:
+    """Two rows of the same reach giving one driver different values for the same key are an
+    error; rows that give different drivers (two files) or repeat a value are not."""
+    key = ["col", *on]
+    for name in names:
+        given = part.loc[part[name].notna(), [*key, name, "date", "store_id", "item_id"]]
+        clash = given.drop_duplicates([*key, name]).duplicated(key, keep=False)
+        if clash.any():
+            first = given.drop_duplicates([*key, name])[clash].iloc[0]
+            raise ForecastInputError(
+                f"drivers give {name} {int(clash.sum())} different values for the same (date, store_id, item_id), "
+                f"e.g. {first['date']:%Y-%m-%d} store_id={first['store_id']}, item_id={first['item_id']}: "
+                "give each key one value"
+            )
 
 
 def censoring(aligned: dict[str, np.ndarray], n_days: int) -> tuple[np.ndarray, np.ndarray] | None:

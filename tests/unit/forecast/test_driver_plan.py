@@ -183,3 +183,19 @@ def test_a_stock_out_longer_than_the_backtest_forecasts_the_demand_seen_before_i
     assert chosen.loc["I1", "reason"] == "every backtest period is censored (unknown demand)"
     assert chosen.loc["I1", "censored_days"] == 40
     assert (result.safety_stock["safety_stock"] > 0).all()
+
+
+def test_shards_with_drivers_merge_into_the_unsharded_summary():
+    from salescast.forecast.engine import merge_summaries
+
+    history, stock, _ = stockout_panel(items=6, days=200)
+    dates = pd.date_range(history["date"].min(), periods=200 + H, freq="D")
+    promo = pd.DataFrame({"date": dates, "store_id": "S1", "promo": (dates.day % 10 == 0) * 1.0})
+    plans = [promo.iloc[: -3 if item == "I03" else None].assign(item_id=item) for item in stock["item_id"].unique()]
+    drivers = pd.concat([stock, *plans], ignore_index=True)  # I03's promotions stop before the horizon
+    cfg = ForecastConfig(horizon=H)
+    whole = run_forecast(history, cfg, drivers=drivers).summary["drivers"]
+    parts = [run_forecast(history, cfg, drivers=drivers, shard=i, n_shards=3).summary for i in range(3)]
+    assert merge_summaries(parts)["drivers"] == whole
+    assert whole["without_drivers"] == {"known-ahead drivers stop before the horizon: promo": 1}
+    assert whole["series_with_drivers"] == 5

@@ -38,6 +38,15 @@ def test_an_empty_cell_overrides_nothing():
     assert promo[:, 1].tolist() == [1.0, 1.0, 1.0]
 
 
+def test_rows_of_two_files_for_the_same_key_combine_and_a_repeated_value_is_no_conflict():
+    values = aligned(
+        [("2024-03-01", "S1", "I1", 1.0, None), ("2024-03-01", "S1", "I1", None, 0.5),
+         ("2024-03-01", "S1", "I1", 1.0, None)],
+        ("promo", "in_stock"),
+    )  # fmt: skip
+    assert (values["promo"][0, 0], values["in_stock"][0, 0]) == (1.0, 0.5)
+
+
 def test_rows_for_unknown_series_and_days_are_ignored():
     promo = aligned([("2024-03-02", "S9", "I1", 1.0), ("2023-01-01", "S1", "I1", 1.0)])["promo"]
     assert np.isnan(promo).all()
@@ -46,7 +55,7 @@ def test_rows_for_unknown_series_and_days_are_ignored():
 @pytest.mark.parametrize(
     ("rows", "columns", "message"),
     [
-        ([("2024-03-01", "S1", "I1", 1.0), ("2024-03-01", "S1", "I1", 2.0)], ("promo",), "repeat a"),
+        ([("2024-03-01", "S1", "I1", 1.0), ("2024-03-01", "S1", "I1", 2.0)], ("promo",), "different values"),
         ([("2024-03-01", "S1", "I1", "yes")], ("promo",), "not numeric"),
         ([("2024-03-01", "S1", "I1", 1.5)], ("in_stock",), "between 0 and 1"),
         ([("2024-03-01", "S1", "*", 0.5)], ("store_open",), "must be 0"),
