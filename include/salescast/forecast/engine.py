@@ -44,11 +44,13 @@ def run_forecast(
 
     ``known_days``: the days whose data exist (other days are imputed, not zero sales);
     ``unknown_store_days``: days an expected store sent nothing (imputed for its series);
-    ``drivers``: a drivers table (salescast.forecast.drivers; daily runs): censored days are
+    ``drivers``: a drivers table (salescast.forecast.drivers): censored days are
     unknown demand, known-ahead drivers are regressors, future closed days forecast zero.
     Without drivers the run is exactly what it was before they existed."""
-    plan = None if drivers is None else DriverPlan.from_table(drivers, cfg.horizon)
+    plan = None if drivers is None else DriverPlan.from_table(drivers, cfg.horizon, cfg.freq)
     panel = build_panel(history, cfg.freq, end, known_days, unknown_store_days, plan.censor if plan else None)
+    if plan is not None:
+        plan.to_periods(panel)
     keys = list(zip(panel.keys["store_id"], panel.keys["item_id"], strict=True))
     rows = [i for i, (s, it) in enumerate(keys) if shard is None or shard_of(s, it, n_shards) == shard]
     desc = f"forecast{'' if shard is None else f' shard {shard}'}"

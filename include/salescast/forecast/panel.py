@@ -54,6 +54,7 @@ class Panel:
     first: np.ndarray  # index of each series' first non-zero period
     imputed_days: int = 0
     censored: np.ndarray | None = None  # [series, periods]: unknown demand (drivers), else None
+    censored_days: np.ndarray | None = None  # [series]: days of unknown demand (drivers), else None
 
 
 def _partial_span(
@@ -239,25 +240,38 @@ def _daily_grid(
     return wide, days, values, imputed, censored
 
 
+# A week or month with at least this share of censored days is itself censored (left out of
+# scores): its sum is then more imputation than observation. With fewer, the imputed days stand
+# in for the missing ones and the period is scored.
+CENSORED_PERIOD_SHARE = 0.5
+
+
 def _period_grid(
     frame: pd.DataFrame,
     freq: str,
     last: pd.Timestamp,
     known_days: pd.DatetimeIndex | None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[pd.DataFrame, pd.DatetimeIndex, int, dict[str, Any] | None]:
-    """Series x complete week or month sums (days imputed first when some are unknown)."""
+    censor: Censor | None = None,
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, int, dict[str, Any] | None, pd.DataFrame | None, np.ndarray | None]:
+    """Series x complete week or month sums (days imputed first when some are unknown or
+    censored); with ``censor``, also the censored periods and each series' censored days."""
     period = period_alias(freq)
     span = _partial_span(frame["date"], freq, last, known_days is not None)
     ends = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
     imputed = 0
-    if known_days is None:
+    censored, censored_days = None, None
+    if known_days is None and censor is None:
         wide = frame.assign(date=ends).pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
     else:  # unknown days are imputed on the daily grid first, then summed into periods
-        wide, days, daily, imputed, _ = _daily_grid(frame, last, known_days, unknown_store_days)
+        wide, days, daily, imputed, by_day = _daily_grid(frame, last, known_days, unknown_store_days, censor)
         day_ends = days.to_period(period).end_time.normalize()
         cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
         wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
+        if by_day is not None:
+            share = np.add.reduceat(by_day.astype(float), cuts, axis=1) / np.diff(np.r_[cuts, len(days)])
+            censored = pd.DataFrame(share >= CENSORED_PERIOD_SHARE, index=wide.index, columns=wide.columns)
+            censored_days = by_day.sum(axis=1)
     dates = pd.date_range(ends.min(), last.to_period(period).end_time.normalize(), freq=freq)
     if span is not None:
         dates = dates[int(span["leading"] is not None) : len(dates) - int(span["trailing"] is not None)]
@@ -267,7 +281,9 @@ def _period_grid(
                 f"to {last:%Y-%m-%d} fill no whole week or month, and a partial one would read as low sales. "
                 "Give daily rows for at least one whole period, or forecast daily (freq D)"
             )
-    return wide.reindex(columns=dates, fill_value=0.0).fillna(0.0), dates, imputed, span
+    if censored is not None:
+        censored = censored.reindex(columns=dates, fill_value=False)
+    return wide.reindex(columns=dates, fill_value=0.0).fillna(0.0), dates, imputed, span, censored, censored_days
 
 
 def _launch_starts(
@@ -308,26 +324,29 @@ def build_panel(
     current, partial one (``_target_dates``). A series launched mid-period starts at its first
     complete period.
 
-    ``censor`` (daily panels only) gives the days of unknown demand from the drivers: they are
-    imputed as unknown days are, and returned as ``Panel.censored``."""
+    ``censor`` gives the days of unknown demand from the drivers: they are imputed as unknown
+    days are; ``Panel.censored`` marks the censored periods (a week or month with at least
+    CENSORED_PERIOD_SHARE of its days censored), ``Panel.censored_days`` counts the days."""
     frame, last = _clean_history(history, end)
     freq = normalize_freq(freq)
     span = None
-    censored = None
+    censored, censored_days = None, None
     if freq == "D":
         wide, dates, values, imputed, censored = _daily_grid(frame, last, known_days, unknown_store_days, censor)
-    elif censor is not None:
-        raise ForecastInputError(f"drivers need a daily forecast (freq D) for now, not {freq}")
+        censored_days = None if censored is None else censored.sum(axis=1)
     else:
         frame["date"] = frame["date"].dt.normalize()
-        wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days, unknown_store_days)
+        wide, dates, imputed, span, by_period, censored_days = _period_grid(
+            frame, freq, last.normalize(), known_days, unknown_store_days, censor
+        )
         values = wide.to_numpy(dtype=float)
+        censored = None if by_period is None else by_period.to_numpy()
     nonzero = values != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
     if span is not None:
         _launch_starts(first, frame, wide, dates, freq)
     keys = wide.index.to_frame(index=False).astype(str)  # text, whatever the ids' dtype
-    return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed, censored=censored)
+    return Panel(keys, dates, values, first, imputed, censored, censored_days)
 
 
 def target_dates(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:

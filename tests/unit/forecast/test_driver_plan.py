@@ -160,12 +160,29 @@ def test_drivers_that_say_nothing_about_these_series_change_nothing():
     assert {k: v for k, v in given.summary.items() if k != "drivers"} == plain.summary
 
 
-def test_weekly_runs_with_drivers_are_refused_with_the_reason():
-    from salescast.forecast.engine import ForecastInputError
-
-    drivers = pd.DataFrame({"date": ["2024-05-01"], "store_id": ["*"], "item_id": ["*"], "promo": [1.0]})
-    with pytest.raises(ForecastInputError, match="daily forecast"):
-        run_forecast(two_series(), ForecastConfig(horizon=4, freq="W"), drivers=drivers)
+def test_weekly_runs_censor_weeks_mostly_out_of_stock_and_close_whole_weeks():
+    history, stock, _ = stockout_panel(items=4, days=418)  # through a Sunday: whole weeks
+    fast = ("seasonal_naive", "theta", "autoreg", "sdiff_ar")  # weekly ETS re-estimates slowly: not this test's point
+    cfg = ForecastConfig(horizon=4, freq="W", candidates=fast)
+    ahead = pd.date_range(history["date"].max() + pd.Timedelta(days=1), periods=4 * 7, freq="D")
+    closed = pd.DataFrame({"date": ahead, "store_id": "S1", "item_id": "*",
+                           "store_open": np.where(ahead.isocalendar().week.to_numpy() % 2 == 1, 0.0, 1.0)})  # fmt: skip
+    censored = run_forecast(history, cfg, drivers=pd.concat([stock, closed], ignore_index=True))
+    plain = run_forecast(history, cfg)
+    chosen = censored.metrics[censored.metrics["chosen"]]
+    first_sale = history[history["units"] > 0].groupby("item_id")["date"].min()
+    counted = stock[stock["date"] >= stock["item_id"].map(first_sale)]  # no stock-out before the first sale
+    days = counted.groupby("item_id")["in_stock"].apply(lambda s: int((s < 0.5).sum()))
+    assert chosen.set_index("item_id")["censored_days"].to_dict() == days.to_dict()  # days, not weeks
+    windows = chosen["n_windows"].iloc[0]
+    assert (chosen["points"] < windows * 4).any()  # weeks mostly out of stock are not scored
+    weeks = pd.to_datetime(censored.forecasts["date"])
+    shut = weeks.dt.isocalendar().week.to_numpy() % 2 == 1
+    assert shut.sum() == 2 * 4  # weeks 17 and 19 of the horizon, 4 items
+    assert (censored.forecasts.loc[shut, ["p10", "p50", "p90", "mean"]] == 0).all().all()
+    assert (
+        censored.forecasts.loc[~shut, "p50"] > plain.forecasts.loc[~shut, "p50"]
+    ).mean() > 0.5  # demand not zero-filled
 
 
 def test_a_stock_out_longer_than_the_backtest_forecasts_the_demand_seen_before_it():
