@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from salescast.cli_args import at_least_one, date_range, fraction, freq, iso_date, quantile_list
+from salescast.cli_args import at_least_one, date_range, fraction, freq, holiday_list, iso_date, quantile_list
 from salescast.config import Settings
 from salescast.forecast import defaults
 
@@ -50,6 +50,31 @@ def _read_parquet(source: Path):
         frame = pd.read_parquet(source, **compact)
     pa.default_memory_pool().release_unused()  # the decoded pages, kept by the allocator otherwise
     return frame
+
+
+def _read_drivers(path: str):
+    """A drivers table: a CSV (or CSV.gz) or Parquet file, or a folder of them (read together)."""
+    import pandas as pd
+
+    source = Path(path)
+    if not source.exists():
+        raise HistoryError(f"drivers file {path} does not exist")
+    files = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    files = files if source.is_dir() else [source]
+    if not files:
+        raise HistoryError(f"drivers folder {path} holds no file")
+    parts = []
+    for file in files:
+        if file.suffix == ".parquet":
+            parts.append(pd.read_parquet(file))
+            continue
+        try:
+            parts.append(pd.read_csv(file, dtype={"store_id": str, "item_id": str}))
+        except pd.errors.EmptyDataError:
+            raise HistoryError(f"drivers file {file} is empty: it needs a header date,store_id,item_id,...") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise HistoryError(f"drivers file {file} is not a readable UTF-8 CSV file: {error}") from None
+    return pd.concat(parts, ignore_index=True)
 
 
 def _read_history(path: str):
@@ -130,10 +155,11 @@ def _score(value: float | None, pattern: str = "{:.3f}") -> str:
 
 
 def _forecast_config(args: argparse.Namespace, settings: Settings):
-    """The DAG's builder, with the flags in place of their settings (holidays stay from
-    SALESCAST_HOLIDAYS, as in the DAG)."""
+    """The DAG's builder, with the flags in place of their settings (holidays from
+    SALESCAST_HOLIDAYS, as in the DAG, unless ``--holidays`` says otherwise)."""
     from salescast.forecast.engine import ForecastConfig
 
+    flags = {"holidays": args.holidays} if getattr(args, "holidays", None) is not None else {}
     return ForecastConfig.from_settings(
         settings,
         horizon=args.horizon,
@@ -142,6 +168,7 @@ def _forecast_config(args: argparse.Namespace, settings: Settings):
         windows=args.windows,
         lead_time=args.lead_time,
         service_level=args.service_level,
+        **flags,
     )
 
 
@@ -183,7 +210,8 @@ def _run_engine(args: argparse.Namespace, settings: Settings):
         config = _forecast_config(args, settings)
         history = _read_history(args.history)
         _check_history(args.history, history, args)
-        result = run_forecast(history, config, jobs=args.jobs)
+        drivers = _read_drivers(args.drivers) if getattr(args, "drivers", None) else None
+        result = run_forecast(history, config, jobs=args.jobs, drivers=drivers)
     except (ForecastInputError, HistoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
@@ -191,6 +219,13 @@ def _run_engine(args: argparse.Namespace, settings: Settings):
     note = _partial_note(dropped)
     if note:
         print(f"note: {note}", file=sys.stderr)
+    drivers = result.summary.get("drivers", {})
+    for reason, count in drivers.get("without_drivers", {}).items():
+        print(f"note: {count} series forecast without drivers ({reason})", file=sys.stderr)
+    if drivers.get("past_only_unused"):
+        names = ", ".join(drivers["past_only_unused"])
+        print(f"note: drivers {names} have no values through the horizon for any series: past-only, which no "
+              "model uses yet (give their future values to use them)", file=sys.stderr)  # fmt: skip
     return result
 
 
@@ -225,7 +260,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     backtest = result.summary["backtest"]
     for name, scores in ({"bake_off": backtest["bake_off"]} | backtest["per_model"]).items():
         print(
-            f"{name:15s} mean wQL {_score(scores['mean_wql'])}  WAPE {_score(scores['wape'])}  "
+            f"{name:16s} mean wQL {_score(scores['mean_wql'])}  WAPE {_score(scores['wape'])}  "
             f"coverage {_score(scores['coverage'], '{:.2f}')}"
         )
     print(f"-> {out / 'metrics.json'}, {out / 'metrics.parquet'}")
@@ -284,6 +319,16 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
         fc.add_argument("--lead-time", type=at_least_one, default=defaults.LEAD_TIME, help="periods, for safety stock")
         fc.add_argument("--service-level", type=fraction, default=defaults.SERVICE_LEVEL)
         fc.add_argument("--jobs", type=at_least_one, default=1, help="processes; use the number of cores")
+        fc.add_argument(
+            "--drivers",
+            help="demand drivers: CSV or Parquet (file or folder) with date, store_id, item_id (* = every) and "
+            "numeric driver columns; in_stock (0..1) and store_open (0/1) mark censored days",
+        )
+        fc.add_argument(
+            "--holidays",
+            type=holiday_list,
+            help="holiday countries as regressors, e.g. US,GB (none: off); default SALESCAST_HOLIDAYS",
+        )
         fc.add_argument("--out", required=True)
         fc.set_defaults(func=func)
 

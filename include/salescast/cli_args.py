@@ -66,3 +66,15 @@ def port(text: str) -> int:
 
 def date_range(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def holiday_list(text: str) -> tuple[str, ...]:
+    """``--holidays US,GB`` (``none``: no holidays, whatever SALESCAST_HOLIDAYS says)."""
+    from salescast.forecast.calendar import UnknownCountry, check_countries
+
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return check_countries([part.strip() for part in text.split(",") if part.strip()])
+    except UnknownCountry as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

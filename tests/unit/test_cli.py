@@ -187,3 +187,99 @@ def test_a_bad_ui_port_names_the_variable(tmp_path):
     out = salescast("serve", env=env, module="salescast_dev")
     assert_clean_failure(out, "--port: must be a port number 1-65535; default from SALESCAST_UI_PORT (got 'http')")
     assert out.returncode == 2
+
+
+def _promo_history(tmp_path: Path):
+    """Two items with promotion weeks (lift 1.6) and stock-out days: history CSV, drivers folder
+    (promotions as CSV through the horizon, in_stock as Parquet for the history)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2024-01-01", periods=400, freq="D")
+    future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=7, freq="D")
+    promo = np.isin((dates.append(future) - dates[0]).days // 7 % 5, [2]).astype(float)
+    rows, stock = [], []
+    for item in ("I1", "I2"):
+        units = rng.poisson(12 * np.where(promo[: len(dates)] == 1, 1.6, 1.0)).astype(float)
+        out = rng.random(len(dates)) < 0.1
+        rows.append(pd.DataFrame({"date": dates.date, "store_id": "S1", "item_id": item,
+                                  "units": np.where(out, 0.0, units)}))  # fmt: skip
+        stock.append(pd.DataFrame({"date": dates, "store_id": "S1", "item_id": item, "in_stock": 1.0 - out}))
+    history = tmp_path / "history.csv"
+    pd.concat(rows).to_csv(history, index=False)
+    folder = tmp_path / "drivers"
+    folder.mkdir()
+    pd.DataFrame({"date": dates.append(future).date, "store_id": "*", "item_id": "*", "promo": promo}).to_csv(
+        folder / "promo.csv", index=False
+    )
+    pd.concat(stock).to_parquet(folder / "in_stock.parquet", index=False)
+    return history, folder
+
+
+def test_forecast_with_drivers_end_to_end(tmp_path):
+    import json
+
+    import pandas as pd
+
+    history, drivers = _promo_history(tmp_path)
+    out = salescast("forecast", "--history", str(history), "--drivers", str(drivers), "--out", str(tmp_path / "fc"))
+    assert out.returncode == 0, out.stderr
+    forecasts = pd.read_parquet(tmp_path / "fc" / "forecasts.parquet")
+    assert len(forecasts) == 2 * 7
+    metrics = pd.read_parquet(tmp_path / "fc" / "metrics.parquet")
+    assert (metrics.groupby("item_id")["censored_days"].first() > 20).all()
+    assert {"autoreg_drivers", "sdiff_ar_drivers"} <= set(metrics["model"])
+    summary = json.loads((tmp_path / "fc" / "summary.json").read_text())
+    assert summary["drivers"]["known_ahead"] == ["promo"]
+    assert summary["drivers"]["series_with_drivers"] == 2
+    longer = salescast("forecast", "--history", str(history), "--drivers", str(drivers), "--horizon", "14",
+                       "--out", str(tmp_path / "h14"))  # fmt: skip
+    assert longer.returncode == 0, longer.stderr
+    assert "drivers promo have no values through the horizon" in longer.stderr  # said, not silently dropped
+    plain = salescast("forecast", "--history", str(history), "--out", str(tmp_path / "plain"))
+    assert plain.returncode == 0, plain.stderr
+    assert set(pd.read_parquet(tmp_path / "plain" / "metrics.parquet")["censored_days"]) == {0}
+    missing = salescast("forecast", "--history", str(history), "--drivers", str(tmp_path / "nope.csv"),
+                        "--out", str(tmp_path / "x"))  # fmt: skip
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+
+
+def test_holidays_flag_and_setting_give_the_dags_forecast(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from salescast.config import Settings
+    from salescast.forecast.engine import ForecastConfig, run_forecast
+
+    history, _ = _promo_history(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALESCAST_")}
+    by_setting = salescast("forecast", "--history", str(history), "--out", str(tmp_path / "setting"),
+                           env=env | {"SALESCAST_HOLIDAYS": "US"})  # fmt: skip
+    by_flag = salescast("forecast", "--history", str(history), "--holidays", "us", "--out", str(tmp_path / "flag"),
+                        env=env)  # fmt: skip
+    flag_off = salescast("forecast", "--history", str(history), "--holidays", "none", "--out", str(tmp_path / "off"),
+                         env=env | {"SALESCAST_HOLIDAYS": "US"})  # fmt: skip
+    for run in (by_setting, by_flag, flag_off):
+        assert run.returncode == 0, run.stderr
+    for name in [k for k in os.environ if k.startswith("SALESCAST_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SALESCAST_HOLIDAYS", "US")
+    cfg = ForecastConfig.from_settings(Settings.from_env())  # what the DAG's forecast task builds
+    assert cfg.holidays == ("US",)
+    dag = run_forecast(pd.read_csv(history, dtype={"store_id": str, "item_id": str}), cfg).forecasts
+    dag = pd.read_parquet(_roundtrip(dag, tmp_path))
+    setting = pd.read_parquet(tmp_path / "setting" / "forecasts.parquet")
+    pd.testing.assert_frame_equal(setting, dag)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "flag" / "forecasts.parquet"), dag)
+    off = pd.read_parquet(tmp_path / "off" / "forecasts.parquet")
+    assert not off[["p10", "p50", "p90"]].equals(dag[["p10", "p50", "p90"]])  # US holidays fall in the history
+    bad = salescast("forecast", "--history", str(history), "--holidays", "XX", "--out", str(tmp_path / "bad"), env=env)
+    assert bad.returncode == 2
+    assert "XX" in bad.stderr
+
+
+def _roundtrip(frame, tmp_path: Path) -> Path:
+    path = tmp_path / "dag.parquet"
+    frame.to_parquet(path, index=False)
+    return path

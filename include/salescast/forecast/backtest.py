@@ -52,9 +52,16 @@ def origins(n: int, k: int, h: int) -> list[int]:
     return [n - (k - i) * h for i in range(k)] + [n]
 
 
-def windows(y: np.ndarray, starts: Sequence[int], h: int, freq: str) -> tuple[np.ndarray, np.ndarray]:
-    """Actuals ``[k, h]`` after each origin and the series' level at each origin."""
+def windows(
+    y: np.ndarray, starts: Sequence[int], h: int, freq: str, censored: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Actuals ``[k, h]`` after each origin and the series' level at each origin.
+
+    An actual of a ``censored`` period (unknown demand: ``y`` holds an imputed value there)
+    is NaN: no score, calibration residual or safety-stock error is made of a guess."""
     actuals = np.stack([y[o : o + h] for o in starts])
+    if censored is not None:
+        actuals = np.where(np.stack([censored[o : o + h] for o in starts]), np.nan, actuals)
     levels = np.array([calibration.level(y, o, level_window(freq)) for o in starts])
     return actuals, levels
 

@@ -35,7 +35,7 @@ def build_bands(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> None:
                 o.quantiles = calibration.assemble(point, calibration.offsets(residuals, cfg.quantiles) * o.level)
             continue
         standardized = [calibration.standardized(residuals)[0] for _, residuals, _ in group]
-        sizes = [max(float(np.mean(np.abs(z))), 1e-12) for z in standardized]
+        sizes = [max(float(np.mean(np.abs(z))) if z.size else 0.0, 1e-12) for z in standardized]
         shape = calibration.conformal_quantiles(
             np.concatenate([z / size for z, size in zip(standardized, sizes, strict=True)]), cfg.quantiles
         )

@@ -28,6 +28,9 @@ def horizon_profile(residuals: np.ndarray) -> np.ndarray:
     h = residuals.shape[1]
     steps = np.arange(1, h + 1, dtype=float)
     spread = np.mean(np.abs(residuals), axis=0)
+    if np.isnan(spread).any():  # censored periods (unknown demand, NaN) have no residual
+        known = ~np.isnan(residuals)
+        spread = np.where(known, np.abs(residuals), 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
     if h < 3 or not np.all(spread > 0):
         return np.ones(h)
     slope = np.polyfit(np.log(steps), np.log(spread), 1)[0]
@@ -60,10 +63,12 @@ def conformal_quantiles(residuals: np.ndarray, taus: Sequence[float]) -> np.ndar
 
 
 def standardized(residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Residuals ``[k, h]`` divided by their horizon profile, flattened, and the profile."""
+    """Residuals ``[k, h]`` divided by their horizon profile, flattened (those of censored
+    periods, NaN, left out), and the profile."""
     residuals = np.atleast_2d(residuals)
     profile = horizon_profile(residuals)
-    return (residuals / profile[None, :]).ravel(), profile
+    flat = (residuals / profile[None, :]).ravel()
+    return flat[~np.isnan(flat)], profile
 
 
 def offsets(residuals: np.ndarray, taus: Sequence[float], prior: np.ndarray | None = None) -> np.ndarray:
@@ -75,6 +80,8 @@ def offsets(residuals: np.ndarray, taus: Sequence[float], prior: np.ndarray | No
     dozen residuals give noisy tail quantiles, and noise in a band's width costs coverage
     on average (a band too narrow loses more than one as much too wide gains)."""
     pooled, profile = standardized(residuals)
+    if not pooled.size:  # every residual censored (unknown demand): the prior alone, if any
+        return (np.zeros(len(taus)) if prior is None else prior)[:, None] * profile[None, :]
     quantiles = conformal_quantiles(pooled, taus)
     if prior is not None:
         quantiles = (quantiles + prior) / 2

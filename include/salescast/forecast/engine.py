@@ -20,6 +20,7 @@ from salescast.contracts import ForecastInputError, period_alias, shard_of
 from salescast.forecast.bands import build_bands
 from salescast.forecast.calendar import holiday_matrix, period_holiday_matrix
 from salescast.forecast.config import ForecastConfig
+from salescast.forecast.driver_plan import DriverPlan, censored_days
 from salescast.forecast.panel import build_panel, partial_periods, target_dates
 from salescast.forecast.results import ForecastResult, assemble_result, merge_summaries
 from salescast.forecast.runner import forecast_rows
@@ -36,21 +37,34 @@ def run_forecast(
     end: pd.Timestamp | None = None,
     known_days: pd.DatetimeIndex | None = None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
+    drivers: pd.DataFrame | None = None,
 ) -> ForecastResult:
     """Forecast every series (or one shard of them) of a canonical history
     (``date, store_id, item_id, units``) known through ``end``.
 
     ``known_days``: the days whose data exist (other days are imputed, not zero sales);
-    ``unknown_store_days``: days an expected store sent nothing (imputed for its series)."""
-    panel = build_panel(history, cfg.freq, end, known_days, unknown_store_days)
+    ``unknown_store_days``: days an expected store sent nothing (imputed for its series);
+    ``drivers``: a drivers table (salescast.forecast.drivers): censored days are
+    unknown demand, known-ahead drivers are regressors, future closed days forecast zero.
+    Without drivers the run is exactly what it was before they existed."""
+    plan = None if drivers is None else DriverPlan.from_table(drivers, cfg.horizon, cfg.freq)
+    panel = build_panel(history, cfg.freq, end, known_days, unknown_store_days, plan.censor if plan else None)
+    if plan is not None:
+        plan.to_periods(panel)
     keys = list(zip(panel.keys["store_id"], panel.keys["item_id"], strict=True))
     rows = [i for i, (s, it) in enumerate(keys) if shard is None or shard_of(s, it, n_shards) == shard]
     desc = f"forecast{'' if shard is None else f' shard {shard}'}"
     events = _events(panel.dates, cfg)
-    outcomes = forecast_rows(panel.values, panel.first, keys, rows, cfg, events, jobs, desc)
+    per_series, without = plan.series(panel, rows) if plan else (None, None)
+    outcomes = forecast_rows(panel.values, panel.first, keys, rows, cfg, events, jobs, desc, per_series)
     build_bands(outcomes, cfg)
+    if plan is not None:
+        plan.close_future(outcomes, panel)
+        censored_days(panel, outcomes)
     forecasts, metrics, stocks, summary = assemble_result(outcomes, panel.dates[-1], cfg)
     summary.imputed_days = panel.imputed_days
+    if plan is not None and without is not None:
+        summary.drivers = plan.summary(panel, rows, without)
     summary.dropped_partial_period = partial_periods(history, cfg.freq, end, known_days)
     return ForecastResult(forecasts, metrics, stocks, summary.to_dict())
 

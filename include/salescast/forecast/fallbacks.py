@@ -2,7 +2,8 @@
 
 The first rule that applies decides: no sales at all, a constant series, a history too short
 for two backtest windows spanning a season. A series whose every candidate failed gets the
-recent mean too (:func:`every_candidate_failed`).
+recent mean too (:func:`every_candidate_failed`), and so does one whose every backtest period
+is of unknown demand (:func:`censored_backtest`: a stock-out longer than the backtest).
 """
 
 from __future__ import annotations
@@ -42,3 +43,9 @@ def every_candidate_failed(
     outcome = _outcome(RECENT_MEAN, y, m, cfg, key, "every candidate failed: " + "; ".join(skipped.values()))
     outcome.skipped = skipped
     return outcome
+
+
+def censored_backtest(y: np.ndarray, m: int, cfg: ForecastConfig, key: tuple[str, str]) -> SeriesOutcome:
+    """A series whose backtest periods are all censored: no score can choose a model, and its
+    recent periods are imputed (the last week seen, carried on), so their mean is the estimate."""
+    return _outcome(RECENT_MEAN, y, m, cfg, key, "every backtest period is censored (unknown demand)")

@@ -63,6 +63,9 @@ class ScoreSums:
         """``quantiles`` has one row per tau; the median row is the p50."""
         y = np.asarray(y, dtype=float).ravel()
         quantiles = np.asarray(quantiles, dtype=float).reshape(len(self.taus), -1)
+        known = ~np.isnan(y)
+        if not known.all():  # censored periods (unknown demand) are not scored
+            y, quantiles = y[known], quantiles[:, known]
         for i, tau in enumerate(self.taus):
             self.ql[i] += quantile_loss_sum(y, quantiles[i], tau)
         p50 = quantiles[self.median_index]

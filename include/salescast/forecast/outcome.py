@@ -34,6 +34,7 @@ class SeriesOutcome:
     level: float = 1.0  # typical size of the series today: what level-scaled errors multiply
     residuals: np.ndarray | None = None  # level-scaled errors of the chosen model [windows, h]
     point: np.ndarray | None = None  # its point forecast, before clipping
+    censored_days: int = 0  # days of unknown demand (drivers: out of stock, store closed)
 
 
 def today_level(y: np.ndarray, cfg: ForecastConfig) -> float:

@@ -7,7 +7,7 @@ zero: they are imputed. Weekly and monthly panels hold complete periods only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +17,20 @@ import pandas as pd
 from salescast.contracts import ForecastInputError, normalize_freq, period_alias
 
 REQUIRED = ("date", "store_id", "item_id", "units")
+# The panel's series keys and days -> (censored, exposure) of every series and day, or None:
+# days of unknown demand and each kept day's available fraction (salescast.forecast.drivers).
+Censor = Callable[[pd.DataFrame, pd.DatetimeIndex], "tuple[np.ndarray, np.ndarray] | None"]
 
 
-def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int) -> None:
+def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int, chain: bool = False) -> None:
     """Cells with no data (a day not published, or a store whose file was missing that day:
     ``unknown``, series x day) are unknown, not zero sales: each is filled from the same
     weekday a week earlier (or later at the start, or a neighbouring day) where that cell is
-    known, in place."""
+    known, in place.
+
+    ``chain`` (drivers' censored days: a stock-out can last weeks) counts a filled cell as
+    known for the days after it (``unknown`` is changed in place), so a long run carries the
+    last week seen forward instead of staying at the zeros recorded in its middle."""
     for col in np.flatnonzero(unknown.any(axis=0)):
         rows = np.flatnonzero(unknown[:, col])
         for source in (col - season, col + season, col - 1, col + 1):
@@ -32,6 +39,8 @@ def _impute_unknown(values: np.ndarray, unknown: np.ndarray, season: int) -> Non
             if 0 <= source < values.shape[1]:
                 known = ~unknown[rows, source]
                 values[rows[known], col] = values[rows[known], source]
+                if chain:
+                    unknown[rows[known], col] = False
                 rows = rows[~known]
 
 
@@ -44,6 +53,8 @@ class Panel:
     values: np.ndarray  # [series, periods]
     first: np.ndarray  # index of each series' first non-zero period
     imputed_days: int = 0
+    censored: np.ndarray | None = None  # [series, periods]: unknown demand (drivers), else None
+    censored_days: np.ndarray | None = None  # [series]: days of unknown demand (drivers), else None
 
 
 def _partial_span(
@@ -178,20 +189,40 @@ def _series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.Mult
     return index, values
 
 
+def _censor_days(
+    values: np.ndarray, index: pd.MultiIndex, days: pd.DatetimeIndex, censor: Censor | None
+) -> np.ndarray | None:
+    """Days of unknown demand from the drivers (from each series' first sale on: before it the
+    item was not sold yet, not out of stock); kept, partly available days are scaled up to the
+    whole day in place (salescast.forecast.drivers). None when the drivers say nothing."""
+    found = censor(index.to_frame(index=False).astype(str), days) if censor is not None else None
+    if found is None:
+        return None
+    censored, exposure = found
+    started = np.cumsum(values != 0, axis=1) > 0
+    censored &= started
+    np.divide(values, exposure, out=values, where=started & (exposure < 1))
+    return censored
+
+
 def _daily_grid(
     frame: pd.DataFrame,
     last: pd.Timestamp,
     known_days: pd.DatetimeIndex | None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int]:
-    """Series x day sums from the first day to ``last`` (and those days); unknown days, and
-    the days a store's file was missing (``unknown_store_days``: ISO day -> store ids), imputed.
+    censor: Censor | None = None,
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, int, np.ndarray | None]:
+    """Series x day sums from the first day to ``last`` (and those days); unknown days, the
+    days a store's file was missing (``unknown_store_days``: ISO day -> store ids) and the
+    censored days of the drivers (``censor``, returned) imputed.
 
     ``wide`` has the series as its (sorted) index and no columns: the sums are ``values``."""
     days = pd.date_range(frame["date"].min(), last, freq="D")
     index, values = _series_by_day(frame, days)
     wide = pd.DataFrame(index=index)
     imputed = 0
+    censored = _censor_days(values, index, days, censor)
+    unknown = None
     if known_days is not None:
         unknown_days = ~days.isin(pd.DatetimeIndex(known_days).normalize())
         imputed = int(unknown_days.sum())
@@ -202,8 +233,17 @@ def _daily_grid(
             at = days.get_indexer([pd.Timestamp(day)])[0]
             if at >= 0:
                 unknown[stores.isin(list(missing)), at] = True
-        _impute_unknown(values, unknown, 7)
-    return wide, days, values, imputed
+    if censored is not None:
+        unknown = censored.copy() if unknown is None else unknown | censored
+    if unknown is not None:
+        _impute_unknown(values, unknown, 7, chain=censored is not None)
+    return wide, days, values, imputed, censored
+
+
+# A week or month with at least this share of censored days is itself censored (left out of
+# scores): its sum is then more imputation than observation. With fewer, the imputed days stand
+# in for the missing ones and the period is scored.
+CENSORED_PERIOD_SHARE = 0.5
 
 
 def _period_grid(
@@ -212,19 +252,26 @@ def _period_grid(
     last: pd.Timestamp,
     known_days: pd.DatetimeIndex | None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[pd.DataFrame, pd.DatetimeIndex, int, dict[str, Any] | None]:
-    """Series x complete week or month sums (days imputed first when some are unknown)."""
+    censor: Censor | None = None,
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, int, dict[str, Any] | None, pd.DataFrame | None, np.ndarray | None]:
+    """Series x complete week or month sums (days imputed first when some are unknown or
+    censored); with ``censor``, also the censored periods and each series' censored days."""
     period = period_alias(freq)
     span = _partial_span(frame["date"], freq, last, known_days is not None)
     ends = frame["date"].dt.to_period(period).dt.end_time.dt.normalize()
     imputed = 0
-    if known_days is None:
+    censored, censored_days = None, None
+    if known_days is None and censor is None:
         wide = frame.assign(date=ends).pivot_table(index=_SERIES, columns="date", values="units", aggfunc="sum")
     else:  # unknown days are imputed on the daily grid first, then summed into periods
-        wide, days, daily, imputed = _daily_grid(frame, last, known_days, unknown_store_days)
+        wide, days, daily, imputed, by_day = _daily_grid(frame, last, known_days, unknown_store_days, censor)
         day_ends = days.to_period(period).end_time.normalize()
         cuts = np.flatnonzero(np.r_[True, day_ends[1:] != day_ends[:-1]])
         wide = pd.DataFrame(np.add.reduceat(daily, cuts, axis=1), index=wide.index, columns=day_ends[cuts])
+        if by_day is not None:
+            share = np.add.reduceat(by_day.astype(float), cuts, axis=1) / np.diff(np.r_[cuts, len(days)])
+            censored = pd.DataFrame(share >= CENSORED_PERIOD_SHARE, index=wide.index, columns=wide.columns)
+            censored_days = by_day.sum(axis=1)
     dates = pd.date_range(ends.min(), last.to_period(period).end_time.normalize(), freq=freq)
     if span is not None:
         dates = dates[int(span["leading"] is not None) : len(dates) - int(span["trailing"] is not None)]
@@ -234,7 +281,9 @@ def _period_grid(
                 f"to {last:%Y-%m-%d} fill no whole week or month, and a partial one would read as low sales. "
                 "Give daily rows for at least one whole period, or forecast daily (freq D)"
             )
-    return wide.reindex(columns=dates, fill_value=0.0).fillna(0.0), dates, imputed, span
+    if censored is not None:
+        censored = censored.reindex(columns=dates, fill_value=False)
+    return wide.reindex(columns=dates, fill_value=0.0).fillna(0.0), dates, imputed, span, censored, censored_days
 
 
 def _launch_starts(
@@ -260,6 +309,7 @@ def build_panel(
     end: pd.Timestamp | None = None,
     known_days: pd.DatetimeIndex | None = None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
+    censor: Censor | None = None,
 ) -> Panel:
     """Dense series x period matrix; zeros where a known day has no row for a series.
 
@@ -272,22 +322,31 @@ def build_panel(
     only: a first or last period the days cover in part (:func:`partial_periods`) is left out,
     so the panel ends at the last complete period and the forecast's horizon step 1 is the
     current, partial one (``_target_dates``). A series launched mid-period starts at its first
-    complete period."""
+    complete period.
+
+    ``censor`` gives the days of unknown demand from the drivers: they are imputed as unknown
+    days are; ``Panel.censored`` marks the censored periods (a week or month with at least
+    CENSORED_PERIOD_SHARE of its days censored), ``Panel.censored_days`` counts the days."""
     frame, last = _clean_history(history, end)
     freq = normalize_freq(freq)
     span = None
+    censored, censored_days = None, None
     if freq == "D":
-        wide, dates, values, imputed = _daily_grid(frame, last, known_days, unknown_store_days)
+        wide, dates, values, imputed, censored = _daily_grid(frame, last, known_days, unknown_store_days, censor)
+        censored_days = None if censored is None else censored.sum(axis=1)
     else:
         frame["date"] = frame["date"].dt.normalize()
-        wide, dates, imputed, span = _period_grid(frame, freq, last.normalize(), known_days, unknown_store_days)
+        wide, dates, imputed, span, by_period, censored_days = _period_grid(
+            frame, freq, last.normalize(), known_days, unknown_store_days, censor
+        )
         values = wide.to_numpy(dtype=float)
+        censored = None if by_period is None else by_period.to_numpy()
     nonzero = values != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), values.shape[1])
     if span is not None:
         _launch_starts(first, frame, wide, dates, freq)
     keys = wide.index.to_frame(index=False).astype(str)  # text, whatever the ids' dtype
-    return Panel(keys=keys, dates=dates, values=values, first=first, imputed_days=imputed)
+    return Panel(keys, dates, values, first, imputed, censored, censored_days)
 
 
 def target_dates(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:

@@ -14,6 +14,7 @@ import pandas as pd
 from salescast.forecast import safety_stock as ss
 from salescast.forecast.bands import MIN_POOL_SERIES
 from salescast.forecast.config import ForecastConfig
+from salescast.forecast.driver_plan import merge_summary
 from salescast.forecast.metrics import ScoreSums
 from salescast.forecast.outcome import SeriesOutcome
 from salescast.forecast.panel import target_dates
@@ -49,11 +50,12 @@ class RunSummary:
     lead_time: int
     imputed_days: int = 0
     dropped_partial_period: dict[str, Any] | None = field(default=None)
+    drivers: dict[str, Any] | None = None  # with drivers only (driver_plan.DriverPlan.summary)
 
     def to_dict(self) -> dict[str, Any]:
         per_model = {k: v.scores() for k, v in self.sums.items() if k != BAKE_OFF}
         bake = self.sums[BAKE_OFF].scores() if BAKE_OFF in self.sums else {}
-        return {
+        out = {
             "series": self.series,
             "imputed_days": self.imputed_days,
             "sums": {k: v.to_dict() for k, v in self.sums.items()},
@@ -76,6 +78,7 @@ class RunSummary:
             },
             "dropped_partial_period": self.dropped_partial_period,
         }
+        return out | ({"drivers": self.drivers} if self.drivers is not None else {})
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunSummary:
@@ -96,6 +99,7 @@ class RunSummary:
             lead_time=stock["lead_time"],
             imputed_days=raw.get("imputed_days", 0),
             dropped_partial_period=raw.get("dropped_partial_period"),
+            drivers=raw.get("drivers"),
         )
 
     def merge(self, other: RunSummary) -> None:
@@ -113,6 +117,7 @@ class RunSummary:
                 mine[key] = mine.get(key, 0) + value
         self.safety_covered += other.safety_covered
         self.safety_evaluated += other.safety_evaluated
+        self.drivers = merge_summary(self.drivers, other.drivers)
 
 
 def merge_summaries(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -168,7 +173,7 @@ def _backtest_metrics(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) ->
     for o in outcomes:
         for name in o.skipped:
             out.skips[name] = out.skips.get(name, 0) + 1
-        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": o.windows}
+        base = {"store_id": o.store_id, "item_id": o.item_id, "n_windows": o.windows, "censored_days": o.censored_days}
         if not o.candidates:
             out.rows.append(
                 base | {"model": o.model, "chosen": True, "reason": o.reason, "skipped_models": len(o.skipped)}
@@ -210,17 +215,18 @@ def _safety_stocks(outcomes: Sequence[SeriesOutcome], cfg: ForecastConfig) -> tu
         stock = ss.safety_stock(
             errors, o.mean, cfg.lead_time, cfg.service_level, o.level, pooled[o.intermittent], spread
         )
-        if o.lead_errors is not None and errors.size:  # out of sample: backtest errors only
+        samples = ss.known_errors(errors)  # lead times over censored days (NaN) left out
+        if o.lead_errors is not None and samples.size:  # out of sample: backtest errors only
             if stock.method == "series_errors":
                 c, t = ss.achieved_service_level(errors, cfg.service_level)
             else:
-                c, t = int((errors <= stock.safety_stock / o.level).sum()), errors.size
+                c, t = int((samples <= stock.safety_stock / o.level).sum()), samples.size
             covered, total = covered + c, total + t
         rows.append(
             {"store_id": o.store_id, "item_id": o.item_id, "lead_time": cfg.lead_time}
             | {"service_level": cfg.service_level, "safety_stock": stock.safety_stock}
             | {"lead_time_demand": stock.lead_time_demand, "reorder_point": stock.reorder_point}
-            | {"method": stock.method, "model": o.model, "error_samples": int(errors.size)}
+            | {"method": stock.method, "model": o.model, "error_samples": int(samples.size)}
         )
     return pd.DataFrame(rows), covered, total
 

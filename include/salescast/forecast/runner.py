@@ -8,16 +8,19 @@ from multiprocessing import get_context
 import numpy as np
 
 from salescast.forecast.config import ForecastConfig
+from salescast.forecast.drivers import SeriesDrivers
 from salescast.forecast.outcome import SeriesOutcome
 from salescast.forecast.progress import Progress
 from salescast.forecast.selection import forecast_series
 
-Chunk = tuple[np.ndarray, np.ndarray, list[tuple[str, str]], ForecastConfig, np.ndarray | None]
+Chunk = tuple[
+    np.ndarray, np.ndarray, list[tuple[str, str]], ForecastConfig, np.ndarray | None, list[SeriesDrivers | None]
+]
 
 
 def _run_chunk(args: Chunk) -> list[SeriesOutcome]:
-    values, first, keys, cfg, events = args
-    return [forecast_series(values[i], int(first[i]), keys[i], cfg, events) for i in range(len(keys))]
+    values, first, keys, cfg, events, drivers = args
+    return [forecast_series(values[i], int(first[i]), keys[i], cfg, events, drivers[i]) for i in range(len(keys))]
 
 
 def forecast_rows(
@@ -29,13 +32,16 @@ def forecast_rows(
     events: np.ndarray | None,
     jobs: int,
     desc: str,
+    drivers: list[SeriesDrivers] | None = None,
 ) -> list[SeriesOutcome]:
-    """``forecast_series`` for the panel ``rows``, sorted by (store, item)."""
+    """``forecast_series`` for the panel ``rows``, sorted by (store, item); ``drivers``, when
+    given, has one entry per row of ``rows``."""
+    by_row: dict[int, SeriesDrivers] = dict(zip(rows, drivers, strict=True)) if drivers is not None else {}
     jobs = max(1, min(jobs, len(rows) or 1))
     # small chunks keep both workers busy to the end and the progress fine-grained
     n_chunks = min(len(rows), jobs * 40) if jobs > 1 else 1
     chunks = [rows[j::n_chunks] for j in range(n_chunks)] if jobs > 1 else [rows]
-    tasks = [(values[c], first[c], [keys[i] for i in c], cfg, events) for c in chunks if c]
+    tasks = [(values[c], first[c], [keys[i] for i in c], cfg, events, [by_row.get(i) for i in c]) for c in chunks if c]
     progress = Progress(len(rows), desc=desc)
     try:
         outcomes = _run_chunks(tasks, jobs, progress)
@@ -49,9 +55,9 @@ def _run_chunks(tasks: list[Chunk], jobs: int, progress: Progress) -> list[Serie
     """Run chunks in this process or in ``jobs`` forked workers, reporting each chunk done."""
     outcomes: list[SeriesOutcome] = []
     if jobs <= 1:
-        for values, first, keys, cfg, events in tasks:
+        for values, first, keys, cfg, events, drivers in tasks:
             for i in range(len(keys)):
-                outcomes.append(forecast_series(values[i], int(first[i]), keys[i], cfg, events))
+                outcomes.append(forecast_series(values[i], int(first[i]), keys[i], cfg, events, drivers[i]))
                 progress.update()
         return outcomes
     # Workers are forked: they share the parent's imports and its single-threaded BLAS

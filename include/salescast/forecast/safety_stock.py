@@ -90,7 +90,7 @@ def safety_stock(
     errors still gets its own quantile, flagged ``few_errors``: thin evidence. With no error
     at all, the pooled level-scaled quantile times ``scale`` (``pooled_relative_errors``), or
     without a pool ``spread``, the series' own normal buffer in units (``own_spread``)."""
-    samples = errors.ravel()
+    samples = known_errors(errors)
     size = float(np.mean(np.abs(samples))) if samples.size else 0.0
     if not samples.size:
         if pooled is not None:
@@ -118,7 +118,7 @@ def _stock(buffer: float, forecast_mean: np.ndarray, lead_time: int, method: str
 
 def pooled_quantiles(errors: list[np.ndarray], service_level: float) -> tuple[float, float] | None:
     """(shape quantile, level-scaled quantile) of several series' level-scaled errors."""
-    errors = [e.ravel() for e in errors if e.size]
+    errors = [e for e in map(known_errors, errors) if e.size]
     if not errors:
         return None
     shapes = [e / max(float(np.mean(np.abs(e))), 1e-12) for e in errors]
@@ -133,8 +133,15 @@ def achieved_service_level(errors: np.ndarray, service_level: float) -> tuple[in
     k = errors.shape[0]
     covered = total = 0
     for i in range(k):
-        train = errors[np.arange(k) != i].ravel() if k > 1 else errors.ravel()
+        train = known_errors(errors[np.arange(k) != i] if k > 1 else errors)
         buffer = max(float(conformal_quantiles(train, [service_level])[0]), 0.0) if train.size else 0.0
-        covered += int((errors[i] <= buffer).sum())
-        total += errors[i].size
+        tested = known_errors(errors[i])
+        covered += int((tested <= buffer).sum())
+        total += tested.size
     return covered, total
+
+
+def known_errors(errors: np.ndarray) -> np.ndarray:
+    """The errors flattened, without those of lead times holding a censored period (NaN)."""
+    flat = errors.ravel()
+    return flat[~np.isnan(flat)]

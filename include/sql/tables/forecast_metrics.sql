@@ -3,6 +3,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {{ database }}.forecast_metrics (
   store_id string,
   item_id string,
   n_windows bigint,
+  censored_days bigint,
   model string,
   chosen boolean,
   reason string,

@@ -273,3 +273,44 @@ def test_the_forecast_dag_tasks_say_so_in_the_run_summary(lake, monkeypatch):
     forecasts = lake.read_parquet(lake.run_dir("forecasts", date(2024, 3, 13)) / "part-0.parquet")
     assert set(forecasts["date"]) == set(sundays("2024-03-17", 2))
     assert forecasts["p50"].to_numpy() == pytest.approx(np.full(4, 700.0))
+
+
+def test_censored_days_are_imputed_partly_available_days_scaled_and_nothing_before_the_first_sale():
+    days = pd.date_range("2024-01-01", periods=21, freq="D")
+    units = np.r_[np.zeros(3), np.arange(4.0, 22.0)]  # first sale on day 3
+    history = pd.DataFrame({"date": days, "store_id": "S1", "item_id": "I1", "units": units})
+
+    def censor(keys: pd.DataFrame, grid: pd.DatetimeIndex):
+        assert keys.to_dict("list") == {"store_id": ["S1"], "item_id": ["I1"]}
+        censored = np.zeros((1, len(grid)), dtype=bool)
+        censored[0, [1, 12, 19]] = True  # day 1 is before the first sale: not a stock-out
+        exposure = np.ones((1, len(grid)))
+        exposure[0, 15] = 0.8
+        return censored, exposure
+
+    panel = build_panel(history, "D", censor=censor)
+    assert panel.censored is not None
+    assert np.flatnonzero(panel.censored[0]).tolist() == [12, 19]
+    assert panel.values[0, 12] == units[5]  # the same weekday a week earlier
+    assert panel.values[0, 19] == units[5]  # a week earlier, itself imputed (a chain of stock-outs)
+    assert panel.values[0, 15] == units[15] / 0.8  # seen for 80% of the day: scaled to the whole day
+    assert panel.values[0, 1] == 0.0
+    assert panel.first[0] == 3
+    plain = build_panel(history, "D")
+    assert plain.censored is None
+    np.testing.assert_array_equal(plain.values[0], units)
+
+
+def test_a_stock_out_longer_than_a_week_carries_the_last_week_seen_forward():
+    days = pd.date_range("2024-01-01", periods=28, freq="D")
+    units = np.tile(np.arange(1.0, 8.0), 4)
+    units[10:24] = 0.0  # two weeks out of stock
+    history = pd.DataFrame({"date": days, "store_id": "S1", "item_id": "I1", "units": units})
+
+    def censor(keys: pd.DataFrame, grid: pd.DatetimeIndex):
+        censored = np.zeros((1, len(grid)), dtype=bool)
+        censored[0, 10:24] = True
+        return censored, np.ones((1, len(grid)))
+
+    panel = build_panel(history, "D", censor=censor)
+    np.testing.assert_array_equal(panel.values[0], np.tile(np.arange(1.0, 8.0), 4))

@@ -1,5 +1,7 @@
 """Autoregressions fit by least squares: on the sales (``autoreg``) and on their seasonal
-differences (``sdiff_ar``), with holidays as regressors."""
+differences (``sdiff_ar``), with holidays as regressors; their ``_drivers`` twins add the
+series' known-ahead drivers (prices, promotions, ...), and the backtest decides per series
+whether the twin beats the model without them."""
 
 from __future__ import annotations
 
@@ -24,13 +26,23 @@ def _year_harmonics(ctx: Context) -> int:
     return WEEKLY_YEAR_HARMONICS if ctx.year is not None and ctx.year < 60 else YEAR_HARMONICS
 
 
-def _exog(ctx: Context, start: int, stop: int, yearly: bool) -> np.ndarray | None:
-    """Regressors for positions ``start:stop``: yearly Fourier terms and holiday dummies."""
+def _known(ctx: Context, drivers: bool) -> np.ndarray | None:
+    """Holiday dummies, and the known-ahead drivers when the model takes them: one matrix."""
+    parts = [x for x in (ctx.events, ctx.regressors if drivers else None) if x is not None and x.shape[1]]
+    if len(parts) < 2:
+        return parts[0] if parts else None
+    return np.hstack(parts)
+
+
+def _exog(ctx: Context, start: int, stop: int, yearly: bool, drivers: bool = False) -> np.ndarray | None:
+    """Regressors for positions ``start:stop``: yearly Fourier terms, holiday dummies and
+    (``drivers``) the known-ahead drivers."""
     parts = []
     if yearly and ctx.year is not None:
         parts.append(fourier_terms(np.arange(start, stop), ctx.year, _year_harmonics(ctx)))
-    if ctx.events is not None and ctx.events.shape[1]:
-        parts.append(ctx.events[start:stop])
+    known = _known(ctx, drivers)
+    if known is not None:
+        parts.append(known[start:stop])
     return np.hstack(parts) if parts else None
 
 
@@ -87,13 +99,14 @@ class AutoReg(Model):
         dummies = 1 < m <= MAX_ETS_SEASON
         lags = min(2 * m, 14) if dummies else 3
         if len(train) < 3 * lags + (m if dummies else 0) + 2:
-            raise ModelSkipped("autoreg: too short")
+            raise ModelSkipped(f"{self.name}: too short")
         origin = start + len(train)
         yearly = ctx.year is not None and len(train) >= 2 * ctx.year
-        exog, future = _exog(ctx, start, origin, yearly), _exog(ctx, origin, origin + h, yearly)
+        exog = _exog(ctx, start, origin, yearly, self.drivers)
+        future = _exog(ctx, origin, origin + h, yearly, self.drivers)
         exog, future = _informative(exog, future)
         return guarded(lambda: ar_forecast(train, range(1, lags + 1), h, m if dummies else None, exog, future),
-                       "autoreg")  # fmt: skip
+                       self.name)  # fmt: skip
 
 
 def _sdiff_lags(m: int, n: int) -> list[int]:
@@ -120,15 +133,30 @@ class SdiffAr(Model):
         d = train[m:] - train[:-m]
         lags = _sdiff_lags(m, len(d))
         if len(d) < 3 * max(lags) + 10:
-            raise ModelSkipped("sdiff_ar: too short")
+            raise ModelSkipped(f"{self.name}: too short")
         exog = future = None
-        if ctx.events is not None and ctx.events.shape[1]:
-            ev = ctx.events[start : start + len(train) + h]
+        known = _known(ctx, self.drivers)
+        if known is not None:
+            ev = known[start : start + len(train) + h]
             dev = ev[m:] - ev[:-m]
             exog, future = dev[: len(d)], dev[len(d) : len(d) + h]
             exog, future = _informative(exog, future)
-        d_hat = guarded(lambda: ar_forecast(d, lags, h, None, exog, future), "sdiff_ar")
+        d_hat = guarded(lambda: ar_forecast(d, lags, h, None, exog, future), self.name)
         extended = np.concatenate([train, np.empty(h)])
         for step in range(h):  # integrate: y[t] = y[t - m] + d[t]
             extended[len(train) + step] = extended[len(train) + step - m] + d_hat[step]
         return extended[len(train) :]
+
+
+class AutoRegDrivers(AutoReg):
+    """``autoreg`` with the series' known-ahead drivers as further regressors."""
+
+    name = "autoreg_drivers"
+    drivers = True
+
+
+class SdiffArDrivers(SdiffAr):
+    """``sdiff_ar`` with the series' known-ahead drivers, differenced like the data."""
+
+    name = "sdiff_ar_drivers"
+    drivers = True

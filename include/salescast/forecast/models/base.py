@@ -28,11 +28,14 @@ class Context:
     """What a model may know besides the values: all arrays are aligned with the series.
 
     ``events`` has one row per period of the series plus the horizon (so future holidays are
-    known) and one 0/1 column per holiday; ``None`` when no holiday calendar is set."""
+    known) and one 0/1 column per holiday; ``None`` when no holiday calendar is set.
+    ``regressors`` is laid out the same way with one column per known-ahead driver
+    (salescast.forecast.drivers); ``None`` when the series has none."""
 
     m: int = 1
     year: float | None = None  # periods per year, for yearly Fourier terms (None: no yearly cycle)
     events: np.ndarray | None = None
+    regressors: np.ndarray | None = None
 
 
 class Model(ABC):
@@ -47,6 +50,7 @@ class Model(ABC):
     name: ClassVar[str]
     window: ClassVar[int] = TRAIN_WINDOW  # periods before an origin that ``predict`` trains on
     intermittent_only: ClassVar[bool] = False  # only offered to intermittent series
+    drivers: ClassVar[bool] = False  # reads ctx.regressors: only offered to series that have them
 
     def check(self, y: np.ndarray) -> None:  # noqa: B027 - most models take every series
         """Raise :class:`ModelSkipped` if the model cannot take this series at all."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salescast.forecast.models.autoreg import AutoReg, SdiffAr
+from salescast.forecast.models.autoreg import AutoReg, AutoRegDrivers, SdiffAr, SdiffArDrivers
 from salescast.forecast.models.base import Model
 from salescast.forecast.models.ensembles import Combination, Ensemble, TopPool
 from salescast.forecast.models.ets import EtsDamped, EtsLog
@@ -11,7 +11,9 @@ from salescast.forecast.models.intermittent import CrostonSba, Tsb
 from salescast.forecast.models.naive import SeasonalNaive
 from salescast.forecast.models.theta import Theta
 
-# Single models, backtested on every series they take (ties in the bake-off go to the earlier).
+# Single models, backtested on every series they take (ties in the bake-off go to the earlier:
+# a model with drivers wins only where the drivers make it strictly better). Models with
+# ``drivers`` run only for series that have known-ahead drivers.
 CANDIDATES: tuple[Model, ...] = (
     SeasonalNaive(),
     EtsDamped(),
@@ -21,6 +23,8 @@ CANDIDATES: tuple[Model, ...] = (
     SdiffAr(),
     CrostonSba(),
     Tsb(),
+    AutoRegDrivers(),
+    SdiffArDrivers(),
 )
 # Built from the candidates' backtests of a series, in this order (a later one may read the earlier).
 ENSEMBLES: tuple[Ensemble, ...] = (Combination(), TopPool(3))

@@ -24,6 +24,6 @@ def test_every_model_class_of_the_package_is_registered_once():
 def test_model_names_are_derived_from_the_registry():
     assert registry.MODEL_NAMES == (
         "seasonal_naive", "ets_damped", "ets_log", "theta", "autoreg", "sdiff_ar", "croston_sba", "tsb",
-        "combo", "top3", "zero", "recent_mean",
+        "autoreg_drivers", "sdiff_ar_drivers", "combo", "top3", "zero", "recent_mean",
     )  # fmt: skip
     assert set(registry.SELECTABLE) == set(registry.MODEL_NAMES) - {"zero", "recent_mean"}
