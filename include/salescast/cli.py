@@ -33,107 +33,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-class HistoryError(ValueError):
-    """The history file cannot be used as given; the message names it and says what to fix."""
-
-
-def _read_parquet(source: Path):
-    """Days as datetime64 and text ids as categories (codes into the few distinct ids), not
-    one Python object per row: 10k series x 730 days read in 260 MB instead of 640 MB."""
-    import pandas as pd
-    import pyarrow as pa
-
-    compact = {"to_pandas_kwargs": {"date_as_object": False}}
-    try:
-        frame = pd.read_parquet(source, read_dictionary=["store_id", "item_id"], **compact)
-    except (pa.ArrowException, ValueError, TypeError):  # ids stored as numbers: no dictionary for them
-        frame = pd.read_parquet(source, **compact)
-    pa.default_memory_pool().release_unused()  # the decoded pages, kept by the allocator otherwise
-    return frame
-
-
-def _read_drivers(path: str):
-    """A drivers table: a CSV (or CSV.gz) or Parquet file, or a folder of them (read together)."""
-    import pandas as pd
-
-    source = Path(path)
-    if not source.exists():
-        raise HistoryError(f"drivers file {path} does not exist")
-    files = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
-    files = files if source.is_dir() else [source]
-    if not files:
-        raise HistoryError(f"drivers folder {path} holds no file")
-    parts = []
-    for file in files:
-        if file.suffix == ".parquet":
-            parts.append(pd.read_parquet(file))
-            continue
-        try:
-            parts.append(pd.read_csv(file, dtype={"store_id": str, "item_id": str}))
-        except pd.errors.EmptyDataError:
-            raise HistoryError(f"drivers file {file} is empty: it needs a header date,store_id,item_id,...") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as error:
-            raise HistoryError(f"drivers file {file} is not a readable UTF-8 CSV file: {error}") from None
-    return pd.concat(parts, ignore_index=True)
-
-
-def _read_history(path: str):
-    import pandas as pd
-
-    source = Path(path)
-    if not source.exists():
-        raise HistoryError(f"history file {path} does not exist")
-    if source.is_dir() or source.suffix == ".parquet":
-        try:
-            return _read_parquet(source)
-        except Exception as error:  # pyarrow raises several types for unreadable input
-            raise HistoryError(f"history file {path} is not a readable Parquet file or folder: {error}") from None
-    try:
-        return pd.read_csv(source, dtype={"store_id": str, "item_id": str})
-    except pd.errors.EmptyDataError:
-        raise HistoryError(
-            f"history file {path} is empty: it needs a header date,store_id,item_id,units and one row per day"
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise HistoryError(f"history file {path} is not a readable UTF-8 CSV file: {error}") from None
-
-
-_PERIOD_NAMES = {"D": "days", "ME": "months"}
-
-
-def _check_history(path: str, history, args: argparse.Namespace) -> None:  # noqa: ANN001 - a DataFrame
-    """What the engine would raise a pandas traceback for, or silently give a NaN score for."""
-    import pandas as pd
-
-    from salescast.contracts import normalize_freq, period_alias
-    from salescast.forecast.panel import partial_periods
-
-    if "date" not in history.columns:
-        return  # the engine names the missing columns
-    try:
-        dates = pd.to_datetime(history["date"], errors="coerce").dropna()
-    except ValueError:  # pandas refuses, even when coercing, timestamps with different UTC offsets
-        raise HistoryError(
-            f"history file {path}: column 'date' has timestamps with different UTC offsets (or with and "
-            "without one), which do not name one calendar day each: write each row's local day as YYYY-MM-DD"
-        ) from None
-    if dates.empty:
-        return  # the engine counts unparseable dates
-    if dates.dt.tz is not None:
-        dates = dates.dt.tz_localize(None)
-    freq = normalize_freq(args.freq)
-    periods = len(pd.period_range(dates.min(), dates.max(), freq=period_alias(freq)))
-    dropped = partial_periods(history, freq)  # the engine leaves partial first/last periods out
-    periods -= len({str(period) for period in dropped.values() if period})
-    if 0 < periods <= args.horizon:  # no complete period at all: the engine says so
-        unit = ("complete " if any(dropped.values()) else "") + _PERIOD_NAMES.get(freq, "weeks")
-        raise HistoryError(
-            f"--horizon {args.horizon} is longer than the history: {periods} {unit} from "
-            f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}. A forecast needs more history than its "
-            "horizon (the backtest needs several horizons of it): use a shorter --horizon or more history"
-        )
-
-
 def _unscored(result, args: argparse.Namespace) -> str | None:  # noqa: ANN001 - a ForecastResult
     """Why no backtest score exists, when no series had the history for one (else None)."""
     import math
@@ -204,15 +103,16 @@ def _partial_note(dropped: dict) -> str | None:
 
 def _run_engine(args: argparse.Namespace, settings: Settings):
     from salescast.forecast.engine import ForecastInputError, run_forecast
+    from salescast.forecast.input_files import InputFileError, check_history_length, read_table
     from salescast.forecast.panel import partial_periods
 
     try:
         config = _forecast_config(args, settings)
-        history = _read_history(args.history)
-        _check_history(args.history, history, args)
-        drivers = _read_drivers(args.drivers) if getattr(args, "drivers", None) else None
+        history = read_table(args.history, "history")
+        check_history_length(history, args.freq, args.horizon, args.history)
+        drivers = read_table(args.drivers, "drivers") if getattr(args, "drivers", None) else None
         result = run_forecast(history, config, jobs=args.jobs, drivers=drivers)
-    except (ForecastInputError, HistoryError) as error:
+    except (ForecastInputError, InputFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
     dropped = result.summary.setdefault("dropped_partial_period", partial_periods(history, config.freq))

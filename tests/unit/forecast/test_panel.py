@@ -75,19 +75,6 @@ def test_categorical_ids_give_the_same_panel_as_text_ids():
         np.testing.assert_array_equal(codes.first, text.first)
 
 
-def test_cli_reads_parquet_ids_as_categories_and_numbers_as_they_are(tmp_path):
-    from salescast.cli import _read_history
-
-    history = _messy_history()
-    history.to_parquet(tmp_path / "text.parquet", index=False)
-    history.assign(store_id=history["store_id"].str[1:].astype(int)).to_parquet(tmp_path / "num.parquet")
-    text, numbers = _read_history(str(tmp_path / "text.parquet")), _read_history(str(tmp_path / "num.parquet"))
-    assert isinstance(text["store_id"].dtype, pd.CategoricalDtype)
-    assert str(text["date"].dtype).startswith("datetime64")
-    assert build_panel(text, "D").keys.equals(build_panel(history, "D").keys)
-    assert list(build_panel(numbers, "D").keys["store_id"].unique()) == ["1", "10", "2"]
-
-
 def test_time_zone_aware_days_across_daylight_saving():
     """Days of a zone with a 23-hour day still land on their calendar day."""
     days = pd.date_range("2023-03-20", "2023-04-05", freq="D", tz="Europe/Berlin")
