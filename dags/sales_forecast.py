@@ -6,6 +6,10 @@ training panel from published partitions up to D, train and forecast every store
 series in shards (dynamically mapped tasks: more workers, more shards in parallel), validate
 the forecast table with Great Expectations, publish `forecasts/`, `metrics/` and
 `safety_stock/` for `run_date=D` atomically, and write `reports/run_date=D/index.html`.
+
+With demand drivers on (`SALESCAST_DRIVERS_MAPPING`), it also waits for the drivers as of D
+(`curated/drivers/asof=D/`) until `SALESCAST_DRIVERS_SETTLE_SECONDS` after the end of D, then
+goes on with the latest earlier deliveries; the run summary names the as-of days it used.
 """
 
 from __future__ import annotations
@@ -90,6 +94,17 @@ def sales_forecast() -> None:
 
     planned = plan()
     wait_for_curated() >> planned
+    if settings.drivers_mapping:  # drivers on: the drivers as of D, or the settle time, first
+
+        @task.sensor(**defaults.sensor_kwargs(settings) | {"timeout": settings.drivers_settle_seconds + 2 * 86_400})
+        def wait_for_drivers(ds: str | None = None) -> PokeReturnValue:
+            from salescast.forecast.tasks import drivers_ready
+
+            done, detail = drivers_ready(ds)
+            print(detail)
+            return PokeReturnValue(is_done=done)
+
+        wait_for_drivers() >> planned
     publish(train_shard.expand(spec=planned)) >> report()
 
 

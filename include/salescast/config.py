@@ -100,6 +100,21 @@ def _quantiles(name: str, default: str) -> tuple[float, ...]:
     return values
 
 
+def _drivers_mapping(name: str) -> str | None:
+    """A drivers mapping's name or path, checked (it is reviewed JSON: a typo stops the DAGs
+    at parse time, not a run at 3 a.m.)."""
+    raw = _env(name, "").strip()
+    if not raw:
+        return None
+    from salescast.driver_mapping import DriverMapping, MappingError
+
+    try:
+        DriverMapping.load(raw)
+    except MappingError as error:
+        raise ConfigError(f"{name}={raw!r}: {error}") from None
+    return raw
+
+
 def _countries(name: str) -> tuple[str, ...]:
     """ISO country codes (``GB,US``) whose public holidays become forecast regressors."""
     raw = _env(name, "")
@@ -210,6 +225,10 @@ class Settings:
     delivery_settle_seconds: int = 12 * 3600
     # DuckDB's share of one ingest's memory (MB): what a day needs beyond it spills to the scratch folder
     ingest_memory_mb: int = DEFAULT_INGEST_MEMORY_MB
+    # the drivers mapping (include/sources/drivers/<name>.json) that turns demand drivers on; None: off
+    drivers_mapping: str | None = None
+    # how long after the end of day D the forecast for D waits for the drivers as of D
+    drivers_settle_seconds: int = 2 * 3600
 
     # long on purpose: one line per setting, each validated where it is read
     @classmethod
@@ -272,6 +291,8 @@ class Settings:
             retired_stores=frozenset(s.strip() for s in _env("SALESCAST_RETIRED_STORES", "").split(",") if s.strip()),
             delivery_settle_seconds=_int("SALESCAST_DELIVERY_SETTLE_SECONDS", 12 * 3600, 0, 7 * 86_400),
             ingest_memory_mb=_int("SALESCAST_INGEST_MEMORY_MB", DEFAULT_INGEST_MEMORY_MB, 64, 1_048_576),
+            drivers_mapping=_drivers_mapping("SALESCAST_DRIVERS_MAPPING"),
+            drivers_settle_seconds=_int("SALESCAST_DRIVERS_SETTLE_SECONDS", 2 * 3600, 0, 7 * 86_400),
         )
         _check_horizon(settings)
         return settings

@@ -50,6 +50,7 @@ class Dataset:
 
 
 SALES_DAILY = Dataset("curated/sales_daily", "dt")
+DRIVERS = Dataset("curated/drivers", "asof")  # one partition per as-of day: what was known that day
 FORECASTS = Dataset("forecasts", "run_date")
 METRICS = Dataset("metrics", "run_date")
 SAFETY_STOCK = Dataset("safety_stock", "run_date")
@@ -124,18 +125,20 @@ class Lake:
         return self.root.protocol in ("file", "local", "")
 
     # ---- layout -------------------------------------------------------------------
-    def landing_dir(self, day: date) -> ObjectStoragePath:
-        return self.root / "landing" / "sales" / day.isoformat()
+    # ``feed``: what sources deliver, each in its own folders: "sales" (by sales day) or
+    # "drivers" (by the day the values were known, their as-of day)
+    def landing_dir(self, day: date, feed: str = "sales") -> ObjectStoragePath:
+        return self.root / "landing" / feed / day.isoformat()
 
-    def raw_dir(self, day: date) -> ObjectStoragePath:
-        return self.root / "raw" / "sales" / f"dt={day.isoformat()}"
+    def raw_dir(self, day: date, feed: str = "sales") -> ObjectStoragePath:
+        return self.root / "raw" / feed / f"dt={day.isoformat()}"
 
     def quarantine_dir(self, day: date, run_id: str) -> ObjectStoragePath:
         return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / f"{RUN_FOLDER}{safe_run_id(run_id)}"
 
-    def quarantine_file(self, day: date) -> ObjectStoragePath:
+    def quarantine_file(self, day: date, feed: str = "sales") -> ObjectStoragePath:
         """The day's quarantined records (``run_id`` column: the run that wrote them)."""
-        return self.root / "quarantine" / "sales" / f"dt={day.isoformat()}" / QUARANTINE_FILE
+        return self.root / "quarantine" / feed / f"dt={day.isoformat()}" / QUARANTINE_FILE
 
     def dataset_dir(self, dataset: Dataset) -> ObjectStoragePath:
         return self.root / dataset.folder

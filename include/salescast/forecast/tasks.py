@@ -12,8 +12,8 @@ import logging
 import math
 import shutil
 import tempfile
-import time
-from datetime import date, timedelta
+import time as clock
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
 from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
-from salescast.lake import FORECASTS, RUN_DATASETS, RUN_FOLDER, SALES_DAILY, Lake, partition_day, safe_run_id
+from salescast.lake import DRIVERS, FORECASTS, RUN_DATASETS, RUN_FOLDER, SALES_DAILY, Lake, partition_day, safe_run_id
 from salescast.publish import DATA_FILE, Staged, commit, is_published, read_manifest, recover
 from salescast.validation import validate
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 DATASETS = tuple(RUN_DATASETS)  # forecasts, metrics, safety_stock: what one run publishes
 
 
+DRIVERS_FILE = "drivers.parquet"  # the drivers as of the run date, resolved once by plan
 PLAN_FILE = "plan.json"  # the run's days, shard count and series per shard, written once by plan
 COMMIT_JOURNAL = "_COMMIT.json"  # an unfinished publish of the day's run tables (salescast.publish.commit)
 SUMMARY_FILE = "forecast_summary.json"
@@ -50,6 +51,24 @@ class ForecastRejected(Exception):
 def curated_ready(ds: str) -> bool:
     lake = Lake.from_settings(Settings.from_env())
     return is_published(lake.curated_dir(partition_day(ds)))
+
+
+def drivers_ready(ds: str, now: datetime | None = None) -> tuple[bool, str]:
+    """One look for the drivers as of D (the ``wait_for_drivers`` sensor): done once they are
+    published, or once ``SALESCAST_DRIVERS_SETTLE_SECONDS`` after the end of D have passed; the
+    run then goes on with the latest earlier deliveries and its summary says so
+    (``drivers.on_run_date: false``). Waiting longer would hold every store's forecast for
+    one late promotion file; a re-run of D after it arrives picks it up."""
+    from salescast.driver_mapping import settle_time
+
+    settings = Settings.from_env()
+    lake, day = Lake.from_settings(settings), partition_day(ds)
+    if is_published(lake.partition_dir(DRIVERS, day)):
+        return True, f"drivers as of {ds} are published"
+    settled = settle_time(day, settings.drivers_settle_seconds)
+    if (now or datetime.now(UTC)) >= settled:
+        return True, f"no drivers published as of {ds} by {settled:%Y-%m-%d %H:%M} UTC: going on with earlier ones"
+    return False, f"waiting for drivers as of {ds} until {settled:%Y-%m-%d %H:%M} UTC"
 
 
 def load_history(lake: Lake, day: date, history_days: int) -> tuple[pd.DataFrame, list[str]]:
@@ -102,7 +121,7 @@ def snapshot_history(
     without its own day (unpublished for the instant of its re-publish). The markers' stamps
     are listed before and after copying; if any changed, or the day itself is not published,
     plan logs it, waits and copies again, and fails clearly after ``patience`` seconds."""
-    deadline, pause, attempt = time.monotonic() + patience, 0.5, 0
+    deadline, pause, attempt = clock.monotonic() + patience, 0.5, 0
     while True:
         attempt += 1
         before = _window(lake.published_stamps(SALES_DAILY), day, history_days)
@@ -120,10 +139,10 @@ def snapshot_history(
                 return copies, list(before)
             problem = f"day {', '.join(changed) or 'of the history'} changed while planning"
         shutil.rmtree(folder / f"attempt-{attempt}", ignore_errors=True)
-        if time.monotonic() + pause > deadline:
+        if clock.monotonic() + pause > deadline:
             raise HistoryChanged(f"{problem}; still so after {patience:.0f} s, giving up (the task retries)")
         log.warning("%s; retrying in %.1f s", problem, pause)
-        time.sleep(pause)
+        clock.sleep(pause)
         pause = min(pause * 2, 10.0)
 
 
@@ -175,6 +194,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         if not lake.is_local:  # written beside the inputs in the spool, then uploaded
             for i in shards:
                 lake.upload(out / shard_folder(i) / HISTORY_FILE, staging / shard_folder(i) / HISTORY_FILE)
+    drivers = _snapshot_drivers(lake, settings, day, scan.first_day, staging)
     plan = {
         "run_date": ds,
         "days": days,
@@ -187,6 +207,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         "recovered_publish": recovered,
         # days an expected store sent nothing (salescast.deliveries): imputed, not zero sales
         "missing_store_days": settings.delivery_rule.missing_by_day(dict(zip(days, scan.stores, strict=True))),
+        "drivers": drivers,  # None: drivers off
     }
     lake.write_json(staging / PLAN_FILE, plan)
     log.info(
@@ -197,6 +218,37 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         {"shard": i, "history": str(staging / shard_folder(i) / HISTORY_FILE), "plan": str(staging / PLAN_FILE)}
         for i in shards
     ]
+
+
+def _snapshot_drivers(
+    lake: Lake, settings: Settings, day: date, first_day: date, staging: ObjectStoragePath
+) -> dict[str, Any] | None:
+    """The drivers as of the run date, resolved once for every shard (salescast.forecast.drivers_asof)."""
+    if settings.drivers_mapping is None:
+        return None
+    from salescast.driver_mapping import DriverMapping
+    from salescast.forecast.drivers_asof import drivers_as_of
+
+    cfg = ForecastConfig.from_settings(settings)
+    last_day = (pd.Timestamp(day) + pd.tseries.frequencies.to_offset(cfg.freq) * cfg.horizon).date()
+    resolved = drivers_as_of(lake, day, first_day, last_day, DriverMapping.load(settings.drivers_mapping))
+    entry = resolved.to_summary()
+    if resolved.table is not None:
+        lake.write_parquet(staging / DRIVERS_FILE, resolved.table)
+        entry["file"] = str(staging / DRIVERS_FILE)
+    log.info("drivers as of %s: %s", day, entry)
+    return entry
+
+
+def _shard_drivers(lake: Lake, plan: dict[str, Any], history: pd.DataFrame) -> pd.DataFrame | None:
+    """The run's drivers rows that can reach this shard's series (its stores, its items, or *)."""
+    entry = plan.get("drivers") or {}
+    if not entry.get("file"):
+        return None
+    table = lake.read_parquet(lake.path(entry["file"]))
+    stores = set(history["store_id"].astype(str)) | {"*"}
+    items = set(history["item_id"].astype(str)) | {"*"}
+    return table[table["store_id"].isin(stores) & table["item_id"].isin(items)].reset_index(drop=True)
 
 
 def anchored(history: pd.DataFrame, first_day: str) -> pd.DataFrame:
@@ -230,6 +282,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
         end=pd.Timestamp(day),
         known_days=pd.DatetimeIndex(plan["days"]),
         unknown_store_days=plan.get("missing_store_days"),
+        drivers=_shard_drivers(lake, plan, history),
     )
     expected = plan["shard_series"][str(shard)]
     if result.summary["series"] != expected:
@@ -288,6 +341,9 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     missing = plan.get("missing_store_days") or {}
     summary["imputed_store_days"] = sum(len(stores) for stores in missing.values())
     summary["missing_stores"] = missing.get(ds, [])
+    if plan.get("drivers") is not None:  # which deliveries the run used (the as-of rule)
+        entry = {k: v for k, v in plan["drivers"].items() if k != "file"}
+        summary["drivers"] = (summary.get("drivers") or {}) | entry
     outcome = validate(
         _validation_view(combined["forecasts"], cfg),
         "forecasts",

@@ -27,7 +27,19 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["LINE", "Batch", "LandingFile", "MalformedRecord", "ParsedFile", "UnreadableFile", "open_file", "parse_file"]
+__all__ = [
+    "LINE",
+    "Batch",
+    "LandingFile",
+    "MalformedRecord",
+    "ParsedFile",
+    "TextTable",
+    "UnreadableFile",
+    "open_file",
+    "open_table",
+    "parse_file",
+    "read_rows",
+]
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LINE = "line_number"
@@ -232,34 +244,71 @@ def _head(name: str, opener: Opener, size: int) -> bytes:
         return handle.read(size)
 
 
-def open_file(name: str, opener: Opener) -> LandingFile:
-    """Check a landing file by its name's suffix (type, encoding, header); raise UnreadableFile
-    with the reason if it cannot be read. ``opener`` gives its bytes from the start, as often
-    as needed (the encoding is checked on all of them before any record is read)."""
+@dataclass
+class TextTable:
+    """A readable file's header and how to read its records, before any source mapping:
+    what :func:`open_file` checks first, and what feeds without a sales mapping (drivers) read."""
+
+    name: str
+    header: list[str]
+    read: Callable[[int], Iterator[Batch]]
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def open_table(name: str, opener: Opener) -> TextTable:
+    """Check a file by its name's suffix (type, encoding, header, unique column names); raise
+    UnreadableFile with the reason if it cannot be read. ``opener`` gives its bytes from the
+    start, as often as needed (the encoding is checked on all of them before any record is read)."""
     lower = name.lower()
     if not lower.endswith(SUPPORTED_SUFFIXES):
         raise UnreadableFile(name, f"unsupported file type: expected one of {', '.join(SUPPORTED_SUFFIXES)}")
     if not _head(name, opener, 1):
         raise UnreadableFile(name, "empty file (0 bytes)")
-    encoding: str | None = None
-    delimiter: str | None = None
     if lower.endswith(".parquet"):
         header = _parquet_header(name, opener)
+        read = lambda size: _parquet_batches(name, opener, header, size)  # noqa: E731
+        table = TextTable(name, header, read)
     else:
         header, encoding, delimiter = _open_csv(name, opener, _first_block(name, opener))
+        read = lambda size: _csv_batches(name, opener, header, encoding, delimiter, size)  # noqa: E731
+        table = TextTable(name, header, read, encoding, delimiter)
     if len(set(header)) != len(header):
         raise UnreadableFile(name, f"duplicate column names in header {header}")
+    return table
+
+
+def open_file(name: str, opener: Opener) -> LandingFile:
+    """:func:`open_table`, then the one sales source mapping that reads its header."""
+    table = open_table(name, opener)
     try:
-        mapping, columns = match_source(header)
+        mapping, columns = match_source(table.header)
     except HeaderProblem as problem:
-        read_as = f" (header read with delimiter {delimiter!r})" if delimiter and problem.unrecognised else ""
+        shown = table.delimiter and problem.unrecognised
+        read_as = f" (header read with delimiter {table.delimiter!r})" if shown else ""
         raise UnreadableFile(name, f"{problem}{read_as}") from None
-    if lower.endswith(".parquet"):
-        read = lambda size: _parquet_batches(name, opener, header, size)  # noqa: E731
-    else:
-        text_encoding, text_delimiter = encoding or "utf-8", delimiter or ","  # set by _open_csv
-        read = lambda size: _csv_batches(name, opener, header, text_encoding, text_delimiter, size)  # noqa: E731
-    return LandingFile(name, mapping, columns, header, read, encoding, delimiter)
+    return LandingFile(name, mapping, columns, table.header, table.read, table.encoding, table.delimiter)
+
+
+def read_rows(name: str, data: bytes) -> tuple[TextTable, pd.DataFrame, list[MalformedRecord]]:
+    """A whole small file in memory: its table, its records as text (plus ``line_number``) and
+    the records that could not be split into fields."""
+    table = open_table(name, lambda: io.BytesIO(data))
+    rows, malformed = _text_rows(table.header, list(table.read(BATCH_ROWS)))
+    return table, rows, malformed
+
+
+def _text_rows(header: list[str], batches: list[Batch]) -> tuple[pd.DataFrame, list[MalformedRecord]]:
+    import pandas as pd
+    import pyarrow as pa
+
+    malformed = [m for b in batches for m in b.malformed]
+    names = [h for h in header if h != LINE] + [LINE]
+    empty = pa.table({n: pa.array([], pa.int64() if n == LINE else pa.string()) for n in names})
+    table = pa.concat_tables([b.rows for b in batches]) if batches else empty
+    rows = pd.DataFrame({n: table.column(n).to_pylist() for n in names}, dtype=object)
+    rows[LINE] = rows[LINE].astype("int64")
+    return rows, malformed
 
 
 def _first_block(name: str, opener: Opener) -> bytes:
@@ -273,15 +322,6 @@ def _first_block(name: str, opener: Opener) -> bytes:
 def parse_file(name: str, data: bytes) -> ParsedFile:
     """A whole landing file in memory, as text rows (small files and tests); the same reading
     as the pipeline's, which streams."""
-    import pandas as pd
-    import pyarrow as pa
-
     file = open_file(name, lambda: io.BytesIO(data))
-    batches = list(file.batches())
-    malformed = [m for b in batches for m in b.malformed]
-    names = [h for h in file.header if h != LINE] + [LINE]
-    empty = pa.table({n: pa.array([], pa.int64() if n == LINE else pa.string()) for n in names})
-    table = pa.concat_tables([b.rows for b in batches]) if batches else empty
-    rows = pd.DataFrame({n: table.column(n).to_pylist() for n in names}, dtype=object)
-    rows[LINE] = rows[LINE].astype("int64")
+    rows, malformed = _text_rows(file.header, list(file.batches()))
     return ParsedFile(name, file.mapping, file.columns, rows, malformed, file.encoding, file.delimiter, file)

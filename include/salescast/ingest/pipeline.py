@@ -112,34 +112,36 @@ def next_step(lake: Lake, day: date, quarantine: str | None = None) -> str:
     )
 
 
-def landing_data_files(lake: Lake, day: date) -> list:
-    return [p for p in lake.list_files(lake.landing_dir(day)) if is_data_file_name(p.name)]
+def landing_data_files(lake: Lake, day: date, feed: str = "sales") -> list:
+    return [p for p in lake.list_files(lake.landing_dir(day, feed)) if is_data_file_name(p.name)]
 
 
-def landing_subfolders(lake: Lake, day: date) -> list[str]:
+def landing_subfolders(lake: Lake, day: date, feed: str = "sales") -> list[str]:
     """Folders inside the day's landing folder: salescast does not read them."""
-    return [p.name for p in lake.iter_dirs(lake.landing_dir(day)) if is_data_file_name(p.name)]
+    return [p.name for p in lake.iter_dirs(lake.landing_dir(day, feed)) if is_data_file_name(p.name)]
 
 
-def subfolder_warning(day: date, names: list[str]) -> str:
+def subfolder_warning(day: date, names: list[str], feed: str = "sales") -> str:
     folders = ", ".join(f"{n}/" for n in names)
     return (
-        f"landing/sales/{day}/ has sub-folder(s) {folders} whose files are not read (only files directly "
+        f"landing/{feed}/{day}/ has sub-folder(s) {folders} whose files are not read (only files directly "
         "in the day's folder are): move them up if they belong to the day"
     )
 
 
-def check_landing_ready(lake: Lake, day: date, settle_seconds: int, now: float | None = None) -> Readiness:
+def check_landing_ready(
+    lake: Lake, day: date, settle_seconds: int, now: float | None = None, feed: str = "sales"
+) -> Readiness:
     """Is the day's landing folder complete? Yes if ``_READY`` exists, or if it has data
     files and none changed in the last ``settle_seconds`` (so half-copied files wait)."""
-    folder = lake.landing_dir(day)
-    files = landing_data_files(lake, day)
+    folder = lake.landing_dir(day, feed)
+    files = landing_data_files(lake, day, feed)
     names = [p.name for p in files]
-    subfolders = landing_subfolders(lake, day)
+    subfolders = landing_subfolders(lake, day, feed)
     if subfolders:
-        log.warning(subfolder_warning(day, subfolders))
+        log.warning(subfolder_warning(day, subfolders, feed))
     if not files:
-        also = f" ({subfolder_warning(day, subfolders)})" if subfolders else ""
+        also = f" ({subfolder_warning(day, subfolders, feed)})" if subfolders else ""
         return Readiness(False, [], f"no data files yet in {folder}{also}")
     if (folder / READY_MARKER).exists():
         return Readiness(True, names, f"{READY_MARKER} marker present")
@@ -155,16 +157,16 @@ def _content_name(name: str, digest: str) -> str:
     return fit_name(f"{stem}~{digest[:12]}{dot}{suffixes}")
 
 
-def archive_raw(lake: Lake, day: date, names: list[str] | None = None) -> list[ArchivedFile]:
+def archive_raw(lake: Lake, day: date, names: list[str] | None = None, feed: str = "sales") -> list[ArchivedFile]:
     """Copy landing files byte for byte into ``raw/``; never overwrite an archived file.
 
     ``names`` limits the copy to the files the sensor judged complete (a file that arrived
     after it looked may still be half written). A re-dropped file with new content under
     an old name is archived beside the old one with a content hash in its name.
     """
-    raw_dir = lake.raw_dir(day)
+    raw_dir = lake.raw_dir(day, feed)
     archived: list[ArchivedFile] = []
-    sources = landing_data_files(lake, day)
+    sources = landing_data_files(lake, day, feed)
     if names is not None:
         missing = sorted(set(names) - {p.name for p in sources})
         if missing:
@@ -214,13 +216,13 @@ def _put(lake: Lake, local: Path, target: ObjectStoragePath) -> None:
         lake.upload(local, target)
 
 
-def _replace_quarantine(lake: Lake, day: date, run_id: str, local: Path | None) -> str | None:
+def replace_quarantine(lake: Lake, day: date, run_id: str, local: Path | None, feed: str = "sales") -> str | None:
     """Make ``quarantine/sales/dt=D/rows.parquet`` hold this run's bad records, and only them.
 
     One file per day, replaced by a rename (one object write on S3), so a reader never counts
     a record twice across re-runs and never sees half a file; a run with nothing to
     quarantine removes the day's file. ``run=<id>/`` folders of the earlier layout go too."""
-    target = lake.quarantine_file(day)
+    target = lake.quarantine_file(day, feed)
     folder = target.parent
     if local:
         lake.replace_with(target, safe_run_id(run_id), lambda pending: _put(lake, local, pending))
@@ -356,7 +358,7 @@ def standardize_day(
         finally:
             table.close()
         result = _verdict(lake, day, run_id, archived, read, checked, max_bad_fraction, deliveries)
-        result.quarantine = _replace_quarantine(lake, day, run_id, checked.quarantine_file)
+        result.quarantine = replace_quarantine(lake, day, run_id, checked.quarantine_file)
         if result.problems:  # the last entry says what to do, in the CLI's and the Airflow task's message alike
             result.problems.append(next_step(lake, day, result.quarantine))
         result.report = _write_validation_report(lake, day, run_id, result, checked.outcomes)

@@ -88,3 +88,44 @@ def _html(text: str) -> str:
     from html import escape
 
     return escape(text)
+
+
+def drivers_readiness(ds: str, now: datetime | None = None) -> tuple[bool, list[str], str]:
+    """One look at ``landing/drivers/D/`` (the ``wait_for_drivers`` sensor): done with its files
+    once they are complete (the sales ready rule), or done with none once
+    ``SALESCAST_DRIVERS_SETTLE_SECONDS`` after the end of D have passed: drivers come when
+    there is news, so a day without a delivery is normal and a backfill does not wait."""
+    from salescast.driver_mapping import settle_time
+    from salescast.ingest.drivers import FEED
+
+    settings = Settings.from_env()
+    lake, day = Lake.from_settings(settings), partition_day(ds)
+    readiness = check_landing_ready(lake, day, settings.landing_settle_seconds, feed=FEED)
+    if readiness.ready:
+        return True, readiness.files, readiness.detail
+    settled = settle_time(day, settings.drivers_settle_seconds)
+    if (now or datetime.now(UTC)) >= settled and not readiness.files:
+        return True, [], f"no drivers delivered as of {ds} by {settled:%Y-%m-%d %H:%M} UTC: nothing to ingest"
+    return False, readiness.files, f"{readiness.detail}; waiting until ready"
+
+
+def ingest_drivers(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
+    """Archive, validate, quarantine and publish the drivers as of D (``files``: what the sensor
+    judged complete; none: no delivery, nothing published)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from salescast.driver_mapping import DriverMapping
+    from salescast.ingest.drivers import DriversRejected, ingest_drivers_day
+
+    settings = Settings.from_env()
+    if not files:
+        return {"asof": ds, "published_rows": 0, "files": []}
+    if settings.drivers_mapping is None:
+        raise AirflowFailException("SALESCAST_DRIVERS_MAPPING is not set: drivers are off")
+    mapping = DriverMapping.load(settings.drivers_mapping)
+    lake = Lake.from_settings(settings)
+    try:
+        result = ingest_drivers_day(lake, partition_day(ds), run_id, mapping, settings.max_bad_row_fraction, files)
+    except DriversRejected as error:
+        raise AirflowFailException(str(error)) from error
+    return result.to_dict()

@@ -9,6 +9,7 @@ from salescast.forecast.models.ets import EtsDamped, EtsLog
 from salescast.forecast.models.fallbacks import RecentMean, SeasonalNaiveBand, Zero
 from salescast.forecast.models.intermittent import CrostonSba, Tsb
 from salescast.forecast.models.naive import SeasonalNaive
+from salescast.forecast.models.regressed import EtsDampedDrivers, ThetaDrivers
 from salescast.forecast.models.theta import Theta
 
 # Single models, backtested on every series they take (ties in the bake-off go to the earlier:
@@ -25,6 +26,8 @@ CANDIDATES: tuple[Model, ...] = (
     Tsb(),
     AutoRegDrivers(),
     SdiffArDrivers(),
+    EtsDampedDrivers(),
+    ThetaDrivers(),
 )
 # Built from the candidates' backtests of a series, in this order (a later one may read the earlier).
 ENSEMBLES: tuple[Ensemble, ...] = (Combination(), TopPool(3))
