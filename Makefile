@@ -32,20 +32,23 @@ test: install chromium celery-services compose-check lint
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# AWS mode end to end: S3 + Glue + Athena on a local moto_server (also part of `make test`)
+# the tests marked aws: AWS mode end to end (S3 + Glue + Athena) and s3:// lakes, on a local
+# moto_server (also part of `make test`). Tiers are markers (pyproject.toml), never folders.
 test-aws: install
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m aws $(PYTEST_ARGS)
 
-# a real Airflow (api-server, scheduler, dag-processor, triggerer), backfills, and the UI in Chromium
+# the tests marked e2e: a real Airflow (api-server, scheduler, dag-processor, triggerer), backfills,
+# the demo, stopping `make airflow`, and the UI in Chromium
 test-e2e: install chromium
-	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
-# a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, two workers, S3 lake on moto_server):
-# shards on both workers, one worker killed mid-shard, results equal a single-process run (also in `make test`)
+# the tests marked celery: a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, two workers, S3
+# lake on moto_server): shards on both workers, one worker killed mid-shard, results equal a
+# single-process run (also in `make test`)
 test-celery: install celery-services
-	$(BIN)/python -m pytest tests/celery $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m celery $(PYTEST_ARGS)
 
-# Debian's PostgreSQL and Redis for tests/celery (the test starts its own servers on free ports)
+# Debian's PostgreSQL and Redis for the celery tests (the test starts its own servers on free ports)
 celery-services:
 	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server; } >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends postgresql redis-server >/dev/null; }

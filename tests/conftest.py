@@ -1,4 +1,5 @@
-"""Shared test set-up: an isolated Airflow home for the whole session, a fresh lake per test.
+"""Shared test set-up: an isolated Airflow home for the whole session, a fresh lake per test
+(``file://``, or also ``s3://`` on the session's moto_server with ``tests.support.lakes.on_both_lakes``).
 
 AIRFLOW_HOME must be set before anything imports airflow, so it is set here at import time.
 """
@@ -6,6 +7,8 @@ AIRFLOW_HOME must be set before anything imports airflow, so it is set here at i
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -38,9 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _dag_test_without_deadline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """DAG.test() runs get no deadline alert, as `airflow dags test` runs in salescast's CLI
-    (airflow_env.without_deadline says why). The end-to-end tests keep the product default:
-    their real scheduler must finish runs of a DAG that has one."""
-    if "e2e" not in request.node.path.parts:
+    (airflow_env.without_deadline says why). The end-to-end tests (marked ``e2e``) keep the
+    product default: their real scheduler must finish runs of a DAG that has one."""
+    if request.node.get_closest_marker("e2e") is None:
         monkeypatch.setenv("SALESCAST_FORECAST_DEADLINE", "off")
 
 
@@ -53,10 +56,57 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def lake(home: Path):
+def lake(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh ``file://`` lake in ``home``; under ``@on_both_lakes`` (tests.support.lakes) also
+    an ``s3://`` lake on the session's moto_server, configured the way operators configure it
+    (environment), under an S3 prefix of the test's own."""
     from salescast.lake import Lake
+    from tests.support.lakes import BUCKET
+    from tests.support.net import point_aws_at
 
-    return Lake.from_settings(Settings.from_env())
+    kind = getattr(request, "param", "file")
+    if kind == "s3":
+        endpoint = request.getfixturevalue("lake_bucket")
+        point_aws_at(monkeypatch, endpoint)
+        prefix = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+        monkeypatch.setenv("SALESCAST_LAKE_URI", f"s3://{BUCKET}/{prefix}")
+    lake = Lake.from_settings(Settings.from_env())
+    assert lake.is_local == (kind == "file")
+    return lake
+
+
+@pytest.fixture(scope="session")
+def lake_bucket(moto_endpoint) -> str:
+    """The bucket of the ``s3://`` lakes of ``@on_both_lakes``; the moto_server's URL."""
+    import boto3
+
+    from tests.support.lakes import BUCKET
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    return moto_endpoint
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A 4 MB tmpfs as the lake: a real ENOSPC (root only: mounting needs it);
+    ``tests.support.lakes.fill`` takes its space."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    monkeypatch.setenv("SALESCAST_LAKE_URI", (mount / "lake").as_uri())
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +114,7 @@ def moto_endpoint():
     """One real moto_server (S3, Glue, Athena) for the whole session. Airflow caches the S3
     filesystem per connection id for the process (``airflow.sdk.io.store``), so every test
     that uses the ``aws_default`` connection must talk to this one endpoint."""
-    from .net import moto_server
+    from tests.support.net import moto_server
 
     with moto_server() as endpoint:
         yield endpoint

@@ -1,8 +1,8 @@
 """A task instance's ``hostname`` for several Celery workers on one machine.
 
 Airflow records the host a task ran on from ``[core] hostname_callable``; workers on one
-machine would all report the same name. The Celery test (tests/celery) runs two workers
-here, each with ``SALESCAST_WORKER_HOSTNAME`` set, and points the callable at
+machine would all report the same name. The Celery test (tests/system/test_celery_executor.py)
+runs two workers here, each with ``SALESCAST_WORKER_HOSTNAME`` set, and points the callable at
 :func:`worker_hostname`, so the task instances show which worker ran them, as separate
 machines would.
 """

@@ -110,7 +110,7 @@ def test_salescast_runs_in_s3_mode_against_the_object_store(compose):
 def test_env_example_and_compose_give_settings_that_work(compose, monkeypatch):
     """The worker's environment, interpolated from .env.example, parses into Settings, and its
     lake/engine pair is one salescast runs: an s3:// lake with DuckDB is what
-    tests/integration/test_duckdb_on_s3.py runs on a real moto_server (sales_catalog included)."""
+    tests/system/test_duckdb_on_s3.py runs on a real moto_server (sales_catalog included)."""
     from salescast.config import Settings
 
     variables = env_example()

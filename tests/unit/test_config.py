@@ -130,3 +130,10 @@ def test_the_athena_database_rule_is_the_catalogs():
         from salescast.config import athena_database_ok
 
         assert athena_database_ok(name) == sql_ok, name
+
+
+@pytest.mark.parametrize("value", ["6", "25:00", "06:60", "6am", "06:00:00"])
+def test_a_bad_deadline_fails_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv("SALESCAST_FORECAST_DEADLINE", value)
+    with pytest.raises(ConfigError, match="SALESCAST_FORECAST_DEADLINE"):
+        Settings.from_env()

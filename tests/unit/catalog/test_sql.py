@@ -1,4 +1,5 @@
-"""SQL files: rendered safely, and the views give exactly the expected rows on DuckDB."""
+"""SQL files: rendered safely, and the views give exactly the expected rows on DuckDB (a store that
+sent nothing on a day is not scored, in the view as in the dashboard's accuracy)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pandas as pd
 import pytest
 
 from salescast.catalog import sql as catalog
+from salescast.dashboard import accuracy
 from salescast.lake import Lake
+from salescast.publish import DATA_FILE
 
 
 def write(lake_path: Path, prefix: str, key: str, value: str, frame: pd.DataFrame) -> None:
@@ -159,3 +162,34 @@ def test_a_partition_without_success_marker_stays_out_of_the_views(lake_path, tm
     assert counts["forecasts"] == 4
     days = query(warehouse, "SELECT DISTINCT dt FROM sales_daily")["dt"].astype(str).tolist()
     assert days == ["2025-03-01"]
+
+
+def test_accuracy_skips_a_store_that_sent_nothing(tmp_path):
+    """The view and the dashboard score only (store, day) pairs that delivered."""
+    root = tmp_path / "lake"
+
+    def write(prefix: str, key: str, value: str, frame: pd.DataFrame) -> None:
+        folder = root / prefix / f"{key}={value}"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(folder / DATA_FILE, index=False)
+        (folder / "_SUCCESS").write_text("{}")
+
+    day = date(2025, 3, 2)  # S2 sent nothing; S1 sold 10 of A
+    sales = pd.DataFrame({"date": [day], "store_id": ["S1"], "item_id": ["A"], "units": [10.0],
+                          "revenue": [20.0], "source_rows": [1]})  # fmt: skip
+    write("curated/sales_daily", "dt", day.isoformat(), sales)
+    forecasts = pd.DataFrame({
+        "run_date": date(2025, 3, 1), "store_id": ["S1", "S2"], "item_id": "A", "date": day,
+        "p10": 8.0, "p50": 10.0, "p90": 12.0, "horizon_step": 1, "mean": 10.0, "model": "theta",
+    })  # fmt: skip
+    write("forecasts", "run_date", "2025-03-01", forecasts)
+    warehouse = tmp_path / "w.duckdb"
+    catalog.refresh_duckdb(Lake(str(root)), warehouse)
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        points, wape = con.execute("SELECT points, wape FROM forecast_accuracy").fetchone()
+    assert (points, wape) == (1, 0.0)  # S2 is not a miss of 10 units against zero sales
+    frame = forecasts.assign(date=pd.to_datetime(forecasts["date"]))
+    sums = accuracy.run_sums(frame, sales.assign(date=pd.to_datetime(sales["date"])))
+    assert sums["points"].tolist() == [1.0]

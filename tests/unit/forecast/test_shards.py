@@ -24,8 +24,7 @@ from salescast.forecast.shards import KeyCodes
 from salescast.lake import FORECASTS, Lake
 from salescast.publish import publish_partition
 from salescast_dev.generate import PanelSpec, simulate_day
-
-from ...net import point_aws_at
+from tests.support.net import point_aws_at
 
 DAY = date(2025, 3, 26)
 DAYS = 63
@@ -33,7 +32,7 @@ UNPUBLISHED = DAY - timedelta(days=20)  # a rejected ingest: imputed, not zero s
 BUCKET = "salescast-shards"
 
 
-@pytest.fixture(params=["file", pytest.param("s3", marks=pytest.mark.slow)])
+@pytest.fixture(params=["file", pytest.param("s3", marks=[pytest.mark.slow, pytest.mark.aws])])
 def lake(request, home, monkeypatch):
     if request.param == "s3":
         import boto3

@@ -13,6 +13,7 @@ import pytest
 from salescast.ingest.parsing import UnreadableFile, parse_file
 
 DAILY = b"date,store_id,item_id,units,revenue\n2025-03-01,S01,I0001,3,9.0\n2025-03-01,S01,I0002,1,2.5\n"
+HEADER = "date,store_id,item_id,units,revenue\n"
 POS_HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 
 
@@ -92,3 +93,69 @@ def test_wrong_columns_reason_says_what_was_expected():
 def test_header_only_file_is_readable_with_no_records():
     parsed = parse_file("a.csv", b"date,store_id,item_id,units\n")
     assert parsed.records == 0
+
+
+# ---- bad input (issue 11): the reason names the file or column and says what to do ----------------
+
+
+def test_a_lone_sales_column_is_rejected_saying_which_column_to_rename():
+    reason = reason_of("a.csv", b"date,store,sku,sales\n2025-03-03,S1,A,2\n")
+    assert "'sales'" in reason
+    assert "money or units" in reason
+    assert "rename it to 'units'" in reason
+
+
+@pytest.mark.parametrize(
+    ("header", "columns"),
+    [
+        ("date,store_id,item_id,units,qty", ("'units'", "'qty'")),
+        ("date,store_id,item_id,qty,revenue,sales", ("'revenue'", "'sales'")),
+    ],
+)
+def test_two_columns_with_the_same_meaning_are_rejected(header, columns):
+    reason = reason_of("a.csv", (header + "\n").encode())
+    assert all(c in reason for c in columns), reason
+    assert "keep one" in reason
+
+
+def test_a_file_mixing_utf8_and_windows_1252_is_rejected_with_the_line():
+    data = (HEADER + "2025-03-03,Café,A,1,2.0\n").encode("utf-8") + "2025-03-03,Café,B,1,2.0\n".encode("cp1252")
+    reason = reason_of("mixed.csv", data)
+    assert "mixes UTF-8 and another encoding" in reason
+    assert "line 3" in reason
+    assert "save" in reason.lower()
+    assert "UTF-8" in reason
+
+
+def test_bytes_no_known_encoding_can_decode_are_rejected():
+    reason = reason_of("x.csv", HEADER.encode() + b"2025-03-03,S\x81,A,1,2.0\n")
+    assert "neither UTF-8 nor Windows-1252" in reason
+    assert "line 2" in reason
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        (HEADER + "2025-03-03,S1,A,1,2.0\n").encode("utf-16-le"),
+        b"PK\x03\x04\x14\x00\x06\x00" + HEADER.encode(),
+        HEADER.encode() + b"2025-03-03,S\x00\x00\x00\x00,A,1,2.0\n",
+    ],
+    ids=["utf16-without-bom", "binary-header", "nul-in-over-1%-of-the-text"],
+)
+def test_files_of_nul_bytes_are_refused(data):
+    """A NUL in the header or in many characters is not text; a stray NUL in a record is that
+    record's problem (tests/unit/test_ids.py)."""
+    reason = reason_of("x.csv", data)
+    assert "contains NUL bytes" in reason
+    assert "UTF-8" in reason
+
+
+def test_utf16_with_bom_is_read():
+    parsed = parse_file("u16.csv", (HEADER + "2025-03-03,Café,A,1,2.0\n").encode("utf-16"))
+    assert parsed.rows.loc[0, "store_id"] == "Café"
+
+
+def test_unrecognised_columns_say_which_delimiter_was_used():
+    reason = reason_of("a.csv", b"sku;qty;when\nA1;3;yesterday\n")
+    assert "unrecognised columns ['sku', 'qty', 'when']" in reason
+    assert "delimiter ';'" in reason

@@ -4,6 +4,7 @@ quarantine's reasons and ``raw`` records, and the ids, must not change with the 
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pyarrow as pa
 from salescast.ingest.parsing import parse_file
 from salescast.ingest.standardize import clean_text, landing_rows, raw_json, to_number
 
+POS_HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 TRICKY = [
     "plain",
     "",
@@ -80,3 +82,25 @@ def test_pos_item_codes_are_upper_cased_as_python_does():
     line = "1,{},X,1,2025-03-03 08:00:00,2.5,1,UK\n"
     rows = landing_rows(parse_file("p.csv", (header + line.format("85123a") + line.format("straße")).encode()))
     assert rows["item_id"].tolist() == ["85123A", "STRASSE"]
+
+
+# ---- day or month first: decided per file ---------------------------------------------------------
+
+
+def pos_rows(day: date, *stamps: str) -> pd.DataFrame:
+    lines = "".join(f"{i},85123A,X,1,{s},2.5,1,UK\n" for i, s in enumerate(stamps))
+    return landing_rows(parse_file("p.csv", (POS_HEADER + lines).encode()), day)
+
+
+def test_day_first_invoice_dates_follow_the_landing_folder():
+    rows = pos_rows(date(2010, 12, 2), "02/12/2010 08:26", "02/12/2010 09:30")
+    assert rows["date"].tolist() == ["2010-12-02", "2010-12-02"]
+    rows = pos_rows(date(2010, 2, 12), "02/12/2010 08:26")
+    assert rows["date"].tolist() == ["2010-02-12"]
+
+
+def test_one_unambiguous_value_sets_the_order_for_the_whole_file():
+    # 13/11 can only be day-first, so 02/12 in the same file is the 2nd of December, even
+    # though the folder day (Feb 12) would have said otherwise: the file decides, not the value.
+    rows = pos_rows(date(2010, 2, 12), "02/12/2010 08:26", "13/11/2010 09:00")
+    assert rows["date"].tolist() == ["2010-12-02", "2010-11-13"]
