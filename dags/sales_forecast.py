@@ -29,6 +29,7 @@ settings = Settings.from_env()
 default_args = defaults.default_args(settings, max_retry_delay=timedelta(minutes=20))
 
 
+# long on purpose: TaskFlow defines the DAG's tasks (and, with drivers on, their sensor) inside its function
 @dag(
     dag_id="sales_forecast",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),

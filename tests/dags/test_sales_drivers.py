@@ -13,8 +13,7 @@ import pytest
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import DRIVERS, Lake
 from salescast.publish import DATA_FILE, is_published
-
-from .test_ingest_dag import run
+from tests.support.dags import run
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +93,26 @@ def test_a_forecast_uses_the_drivers_known_on_its_day_and_a_backfill_reproduces_
     assert run("sales_forecast", RUN_DAY).state == "success"
     again = lake.read_parquet(lake.run_dir("forecasts", RUN_DAY) / DATA_FILE)
     pd.testing.assert_frame_equal(first, again)
+
+
+@pytest.mark.parametrize("mapping", ["", "retail"])
+def test_drivers_on_add_their_dag_and_the_forecasts_wait_and_off_change_nothing(home, monkeypatch, mapping):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from salescast.config import DAGS_DIR
+
+    monkeypatch.setenv("SALESCAST_DRIVERS_MAPPING", mapping)
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    forecast = bag.dags["sales_forecast"]
+    if not mapping:
+        assert "sales_drivers" not in bag.dag_ids
+        assert "wait_for_drivers" not in forecast.task_ids
+        return
+    drivers = bag.dags["sales_drivers"]
+    sensor = drivers.get_task("wait_for_drivers")
+    assert sensor.mode == "reschedule"
+    assert 0 < sensor.timeout < 7 * 86_400
+    assert drivers.get_task("ingest").outlets[0].name == "salescast.drivers"
+    assert drivers.on_failure_callback is not None
+    assert "wait_for_drivers" in forecast.get_task("plan").upstream_task_ids

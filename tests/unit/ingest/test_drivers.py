@@ -3,7 +3,6 @@ reason, the rest published under its as-of day, and the forecast's as-of resolut
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
@@ -14,29 +13,10 @@ from salescast.driver_mapping import DriverMapping, MappingError
 from salescast.forecast.drivers_asof import drivers_as_of
 from salescast.ingest.drivers import DriversRejected, ingest_drivers_day
 from salescast.lake import DATA_FILE, DRIVERS, Lake
+from tests.support.lakes import on_both_lakes
 
-from ...net import point_aws_at
-
-BUCKET = "salescast-drivers"
 ASOF = date(2025, 3, 1)
 MAPPING = DriverMapping.load("retail")
-
-
-@pytest.fixture(params=["file", pytest.param("s3", marks=pytest.mark.slow)])
-def lake(request, home, monkeypatch) -> Lake:
-    from salescast.config import Settings
-
-    if request.param == "s3":
-        import boto3
-
-        endpoint = request.getfixturevalue("moto_endpoint")
-        point_aws_at(monkeypatch, endpoint)
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-        s3.create_bucket(Bucket=BUCKET)
-        prefix = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
-        monkeypatch.setenv("SALESCAST_LAKE_URI", f"s3://{BUCKET}/{prefix}")
-    return Lake.from_settings(Settings.from_env())
 
 
 def _drop(lake: Lake, day: date, name: str, text: str) -> None:
@@ -51,6 +31,7 @@ def _published(lake: Lake, day: date) -> pd.DataFrame:
     return lake.read_parquet(lake.partition_dir(DRIVERS, day) / DATA_FILE)
 
 
+@on_both_lakes
 def test_bad_values_are_quarantined_with_reasons_and_the_rest_published(lake):
     _drop(lake, ASOF, "plan.csv", "\n".join([
         "date,store_id,item_id,promo,price,colour",
@@ -82,6 +63,7 @@ def test_bad_values_are_quarantined_with_reasons_and_the_rest_published(lake):
     assert lake.raw_dir(ASOF, "drivers").exists()  # the files, byte for byte
 
 
+@on_both_lakes
 def test_two_values_for_one_key_in_a_delivery_are_both_refused(lake):
     _drop(lake, ASOF, "a.csv", "date,store_id,item_id,price\n2025-03-05,S1,I1,2.5\n")
     _drop(lake, ASOF, "b.csv", "date,store_id,item_id,price\n2025-03-05,S1,I1,2.7\n2025-03-05,S1,*,2.0\n")
@@ -92,6 +74,7 @@ def test_two_values_for_one_key_in_a_delivery_are_both_refused(lake):
     assert _published(lake, ASOF)[["store_id", "item_id", "value"]].to_numpy().tolist() == [["S1", "*", 2.0]]
 
 
+@on_both_lakes
 def test_an_unreadable_file_or_too_many_bad_values_rejects_the_day_and_keeps_the_quarantine(lake):
     _drop(lake, ASOF, "plan.csv", "date,store_id,item_id,promo\n2025-03-05,S1,I1,7\n2025-03-06,S1,I1,1\n")
     _drop(lake, ASOF, "keys.csv", "day,shop,sku,promo\n2025-03-05,S1,I1,1\n")
@@ -104,6 +87,7 @@ def test_an_unreadable_file_or_too_many_bad_values_rejects_the_day_and_keeps_the
     assert len(_quarantine(lake, ASOF)) == 2  # the flag 7 and the whole unreadable file
 
 
+@on_both_lakes
 def test_the_latest_delivery_on_or_before_the_run_day_wins_and_star_rows_stay_apart(lake):
     """A later delivery corrects a value; a delivery after the run day is not seen; a ``*``
     row is kept beside an explicit one (the engine then prefers the explicit one)."""
