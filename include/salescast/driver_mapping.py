@@ -81,25 +81,22 @@ def _driver(path: Path, name: str, raw: object) -> DriverSpec:
     kind = raw.get("type")
     if kind not in KINDS:
         raise MappingError(f"{where}: type must be one of {KINDS}, not {kind!r}")
-    low, high = (0.0, 1.0) if kind == "flag" else (raw.get("min"), raw.get("max"))
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (low, high)) or low > high:  # type: ignore[operator]
-        raise MappingError(f"{where}: a number needs finite min <= max, got min={low!r}, max={high!r}")
+    bounds = (0.0, 1.0) if kind == "flag" else (raw.get("min"), raw.get("max"))
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in bounds):
+        raise MappingError(f"{where}: a number needs finite min <= max, got min={bounds[0]!r}, max={bounds[1]!r}")
+    low, high = float(bounds[0]), float(bounds[1])  # type: ignore[arg-type]  # checked just above
+    if low > high:
+        raise MappingError(f"{where}: a number needs finite min <= max, got min={low:g}, max={high:g}")
     if not isinstance(raw.get("known_ahead"), bool):
         raise MappingError(f"{where}: known_ahead must be true (plans, forecasts) or false (past only)")
     absent = raw.get("absent")
     if absent is not None and absent != "hold":
-        if not isinstance(absent, int | float) or not low <= absent <= high:  # type: ignore[operator]
-            raise MappingError(f'{where}: absent must be a value in {low}..{high}, "hold" or left out, not {absent!r}')
+        if not isinstance(absent, int | float) or not low <= absent <= high:
+            raise MappingError(
+                f"{where}: absent must be a value in {low:g}..{high:g}, 'hold' or left out, not {absent!r}"
+            )
         absent = float(absent)
-    spec = DriverSpec(
-        name,
-        kind,
-        float(low),
-        float(high),
-        raw["known_ahead"],
-        str(raw.get("description", "")),
-        absent,  # type: ignore[arg-type]
-    )
+    spec = DriverSpec(name, kind, low, high, raw["known_ahead"], str(raw.get("description", "")), absent)
     fixed = _FIXED.get(name)
     if fixed and (spec.kind, spec.low, spec.high) != fixed:
         raise MappingError(f"{where}: {name} has a fixed meaning: type {fixed[0]}, range {fixed[1]:g}..{fixed[2]:g}")
