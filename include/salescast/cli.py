@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from salescast.cli_args import at_least_one, date_range, fraction, freq, holiday_list, iso_date, quantile_list
 from salescast.config import Settings
@@ -101,7 +103,34 @@ def _partial_note(dropped: dict) -> str | None:
     return "left out of training, as a partial period is not one of low sales: " + "; ".join(parts)
 
 
-def _run_engine(args: argparse.Namespace, settings: Settings):
+@dataclass
+class _Run:
+    """One engine run of the command and what it was given."""
+
+    result: Any
+    history: Any
+    drivers: Any = None  # the wide drivers table given to the engine (None: no drivers)
+    refused: Any = None  # with --drivers-mapping: driver values the mapping's rules refused
+    scenario: Any = None  # with --scenario: the run with the scenario's future drivers
+
+
+def _drivers_table(path: str, args: argparse.Namespace, history, config):  # noqa: ANN001 - frames
+    """A drivers file as given, or checked and completed by a mapping's rules (the DAG's)."""
+    import pandas as pd
+
+    from salescast.forecast.input_files import read_mapped_drivers, read_table
+
+    if not args.drivers_mapping:
+        return read_table(path, "drivers"), None
+    last = pd.to_datetime(history["date"], errors="coerce").max()
+    last_day = last + pd.tseries.frequencies.to_offset(config.freq) * config.horizon
+    return read_mapped_drivers(path, args.drivers_mapping, history, last_day)
+
+
+def _run_engine(args: argparse.Namespace, settings: Settings) -> _Run | None:
+    import pandas as pd
+
+    from salescast.forecast.drivers import with_scenario
     from salescast.forecast.engine import ForecastInputError, run_forecast
     from salescast.forecast.input_files import InputFileError, check_history_length, read_table
     from salescast.forecast.panel import partial_periods
@@ -110,31 +139,80 @@ def _run_engine(args: argparse.Namespace, settings: Settings):
         config = _forecast_config(args, settings)
         history = read_table(args.history, "history")
         check_history_length(history, args.freq, args.horizon, args.history)
-        drivers = read_table(args.drivers, "drivers") if getattr(args, "drivers", None) else None
-        result = run_forecast(history, config, jobs=args.jobs, drivers=drivers)
+        drivers, refused = _drivers_table(args.drivers, args, history, config) if args.drivers else (None, None)
+        planned = None
+        if getattr(args, "scenario", None):
+            if drivers is None:
+                raise InputFileError("--scenario replaces future drivers: give the drivers with --drivers too")
+            scenario, _ = _drivers_table(args.scenario, args, history, config)
+            if scenario is None:
+                raise InputFileError(f"scenario {args.scenario} holds no driver value")
+            planned = with_scenario(drivers, scenario, pd.to_datetime(history["date"], errors="coerce").max())
+        run = _Run(run_forecast(history, config, jobs=args.jobs, drivers=drivers), history, drivers, refused)
+        if planned is not None:
+            run.scenario = run_forecast(history, config, jobs=args.jobs, drivers=planned)
     except (ForecastInputError, InputFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+    result = run.result
     dropped = result.summary.setdefault("dropped_partial_period", partial_periods(history, config.freq))
     note = _partial_note(dropped)
     if note:
         print(f"note: {note}", file=sys.stderr)
-    drivers = result.summary.get("drivers", {})
-    for reason, count in drivers.get("without_drivers", {}).items():
+    summary = result.summary.get("drivers", {})
+    for reason, count in summary.get("without_drivers", {}).items():
         print(f"note: {count} series forecast without drivers ({reason})", file=sys.stderr)
-    if drivers.get("past_only_unused"):
-        names = ", ".join(drivers["past_only_unused"])
+    if summary.get("past_only_unused"):
+        names = ", ".join(summary["past_only_unused"])
         print(f"note: drivers {names} have no values through the horizon for any series: past-only, which no "
               "model uses yet (give their future values to use them)", file=sys.stderr)  # fmt: skip
-    return result
+    return run
+
+
+def _write_refused(refused, out: Path) -> None:  # noqa: ANN001 - a DataFrame
+    """The driver values a mapping refused, with reasons, beside the forecasts."""
+    if refused is None or refused.empty:
+        return
+    from salescast.csv_safe import csv_chunks
+
+    path = out / "drivers_refused.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.writelines(csv_chunks(refused))
+    reasons = refused["reason"].str.replace(r" \(got .*", "", regex=True).value_counts()
+    shown = "; ".join(f"{count} x {reason}" for reason, count in reasons.head(3).items())
+    print(f"note: {len(refused)} driver values refused by the mapping ({shown}) -> {path}", file=sys.stderr)
+
+
+def _write_scenario(run: _Run, args: argparse.Namespace, out: Path) -> None:
+    """The scenario's run beside the base run, and the two forecasts side by side."""
+    if run.scenario is None:
+        return
+    _write_outputs(run.scenario, out / "scenario", ("forecasts",))
+    keys = ["store_id", "item_id", "date"]
+    quantiles = [c for c in run.result.forecasts.columns if c.startswith("p") and c[1:].isdigit()]
+    both = run.result.forecasts[keys + quantiles].merge(
+        run.scenario.forecasts[keys + quantiles], on=keys, suffixes=("_base", "_scenario")
+    )
+    both["p50_change"] = both["p50_scenario"] - both["p50_base"]
+    from salescast.csv_safe import csv_chunks
+
+    path = out / "scenario_comparison.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.writelines(csv_chunks(both))
+    base, planned = both["p50_base"].sum(), both["p50_scenario"].sum()
+    changed = both.loc[both["p50_change"].abs() > 1e-9, ["store_id", "item_id"]].drop_duplicates()
+    change = f" ({planned / base - 1:+.1%})" if base else ""
+    print(f"scenario {args.scenario}: p50 over the horizon {base:.1f} -> {planned:.1f}{change}, "
+          f"{len(changed)} series changed -> {path}")  # fmt: skip
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    result = _run_engine(args, Settings.from_env())
-    if result is None:
+    run = _run_engine(args, Settings.from_env())
+    if run is None:
         return 2
-    out = Path(args.out)
+    result, out = run.result, Path(args.out)
     _write_outputs(result, out, ("forecasts",))
+    _write_refused(run.refused, out)
     bake = result.summary["backtest"]["bake_off"]
     unscored = _unscored(result, args)
     if unscored:
@@ -144,19 +222,22 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         f"backtest mean wQL {_score(bake['mean_wql'])}, coverage {_score(bake['coverage'], '{:.2f}')}; "
         f"models {result.summary['model_mix']}"
     )
+    _write_scenario(run, args, out)
     return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    result = _run_engine(args, Settings.from_env())
-    if result is None:
+    run = _run_engine(args, Settings.from_env())
+    if run is None:
         return 2
+    result = run.result
     unscored = _unscored(result, args)
     if unscored:
         print(f"error: {unscored}", file=sys.stderr)
         return 2
     out = Path(args.out)
     _write_outputs(result, out, ("metrics_json",))
+    _write_refused(run.refused, out)
     backtest = result.summary["backtest"]
     for name, scores in ({"bake_off": backtest["bake_off"]} | backtest["per_model"]).items():
         print(
@@ -229,6 +310,17 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
             type=holiday_list,
             help="holiday countries as regressors, e.g. US,GB (none: off); default SALESCAST_HOLIDAYS",
         )
+        fc.add_argument(
+            "--drivers-mapping",
+            help="check and complete the drivers with a reviewed mapping, as the DAGs do (a name in "
+            "include/sources/drivers/ or a path): undeclared or out-of-range values are refused, not used",
+        )
+        if name == "forecast":
+            fc.add_argument(
+                "--scenario",
+                help="what-if: drivers (same format) whose future values replace those of --drivers for the "
+                "stores, items and drivers they give; writes the scenario's forecast beside the base one",
+            )
         fc.add_argument("--out", required=True)
         fc.set_defaults(func=func)
 

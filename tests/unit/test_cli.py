@@ -246,6 +246,69 @@ def test_forecast_with_drivers_end_to_end(tmp_path):
     assert "does not exist" in missing.stderr
 
 
+def test_a_scenario_moves_the_promotion_and_the_forecast_with_it(tmp_path):
+    """What if the promotion of the coming week is called off? The scenario's forecast loses
+    the lift the base forecast has; the history (and so the model choice) is the same."""
+    import pandas as pd
+
+    history, drivers = _promo_history(tmp_path)
+    future = pd.date_range("2025-02-04", periods=7, freq="D")  # the history ends on 2025-02-03
+    called_off = tmp_path / "called_off.csv"
+    pd.DataFrame({"date": future.date, "store_id": "*", "item_id": "*", "promo": 0.0}).to_csv(called_off, index=False)
+    out = salescast("forecast", "--history", str(history), "--drivers", str(drivers), "--scenario", str(called_off),
+                    "--out", str(tmp_path / "fc"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    base = pd.read_parquet(tmp_path / "fc" / "forecasts.parquet")
+    assert str(base["date"].min()) == "2025-02-04"
+    planned = pd.read_parquet(tmp_path / "fc" / "scenario" / "forecasts.parquet")
+    side = pd.read_csv(tmp_path / "fc" / "scenario_comparison.csv")
+    assert len(side) == len(base) == len(planned)
+    chosen = pd.read_parquet(tmp_path / "fc" / "metrics.parquet").query("chosen")
+    promoted = chosen["reason"].str.contains("drivers used: promo")
+    assert promoted.any(), chosen[["item_id", "model", "reason"]]  # the promotion weeks of the history tell
+    calendar = pd.read_csv(drivers / "promo.csv")
+    promo_days = set(calendar.loc[(calendar["promo"] == 1) & (calendar["date"] >= "2025-02-04"), "date"])
+    assert len(promo_days) == 6  # the coming week is a promotion week
+    for item in chosen.loc[promoted, "item_id"]:
+        mine = side[side["item_id"] == item]
+        on_promo = mine["date"].isin(promo_days)
+        assert (mine.loc[on_promo, "p50_scenario"] < mine.loc[on_promo, "p50_base"] / 1.3).all(), mine  # no lift
+        assert (mine.loc[~on_promo, "p50_change"].abs() < 1e-9).all()  # a day without promotion is as it was
+    assert "scenario" in out.stdout
+    assert "series changed" in out.stdout
+    no_drivers = salescast("forecast", "--history", str(history), "--scenario", str(called_off),
+                           "--out", str(tmp_path / "x"))  # fmt: skip
+    assert no_drivers.returncode == 2
+    assert "give the drivers with --drivers too" in no_drivers.stderr
+
+
+def test_a_drivers_mapping_applies_the_dags_rules(tmp_path):
+    """--drivers-mapping: undeclared columns and out-of-range values are refused with reasons
+    (written beside the forecasts), the rest used; a promotion calendar that lists promotion
+    days only is 0 on the others (the mapping's absent rule)."""
+    import pandas as pd
+
+    history, drivers = _promo_history(tmp_path)
+    calendar = pd.read_csv(drivers / "promo.csv")
+    calendar = calendar[calendar["promo"] == 1]  # promotion days only
+    calendar.assign(colour="red").to_csv(drivers / "promo.csv", index=False)
+    (drivers / "bad.csv").write_text("date,store_id,item_id,in_stock\n2024-05-01,S1,I1,1.5\n")
+    out = salescast("forecast", "--history", str(history), "--drivers", str(drivers), "--drivers-mapping", "retail",
+                    "--out", str(tmp_path / "fc"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    refused = pd.read_csv(tmp_path / "fc" / "drivers_refused.csv")
+    assert refused["reason"].str.contains("a column the drivers mapping does not declare").sum() == len(calendar)
+    assert refused["reason"].str.contains("above the driver's plausible range").sum() == 1
+    assert "driver values refused by the mapping" in out.stderr
+    summary = pd.read_json(tmp_path / "fc" / "summary.json", typ="series")
+    assert summary["drivers"]["known_ahead"] == ["promo"]  # days between promotions are 0, not unknown
+    assert summary["drivers"]["series_with_drivers"] == 2
+    unknown = salescast("forecast", "--history", str(history), "--drivers", str(drivers), "--drivers-mapping", "nope",
+                        "--out", str(tmp_path / "x"))  # fmt: skip
+    assert unknown.returncode == 2
+    assert "no drivers mapping" in unknown.stderr
+
+
 def test_holidays_flag_and_setting_give_the_dags_forecast(tmp_path, monkeypatch):
     import pandas as pd
 

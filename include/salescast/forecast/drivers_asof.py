@@ -34,7 +34,7 @@ class AsOfDrivers:
     table: pd.DataFrame | None
     as_of_days: list[str] = field(default_factory=list)  # the deliveries whose values the run uses
     latest_as_of: str | None = None
-    on_run_date: bool = False  # a delivery as of D itself is among them (else only older ones)
+    on_run_date: bool = False  # drivers as of D itself were published (else the run went on with older ones)
 
     def to_summary(self) -> dict[str, Any]:
         drivers = [] if self.table is None else [c for c in self.table.columns if c not in KEY]
@@ -56,16 +56,31 @@ def drivers_as_of(lake: Lake, day: date, first_day: date, last_day: date, mappin
     rows = pd.concat(frames, ignore_index=True)
     rows["date"] = pd.to_datetime(rows["date"])
     rows = rows[(rows["date"] >= pd.Timestamp(first_day)) & (rows["date"] <= pd.Timestamp(last_day))]
+    latest = rows.sort_values("asof", kind="stable").drop_duplicates(KEY, keep="last")
+    wide = wide_drivers(latest, mapping, first_day, last_day, day)
+    if wide is None:
+        return AsOfDrivers(None, [], None, on_run_date)
+    used = sorted({str(d) for d in latest.loc[latest["driver"].isin(wide.columns), "asof"]})
+    return AsOfDrivers(wide, used, used[-1], on_run_date)
+
+
+def wide_drivers(
+    rows: pd.DataFrame, mapping: DriverMapping, first_day: date, last_day: date, day: date
+) -> pd.DataFrame | None:
+    """One value per (date, store_id, item_id, driver) in ``rows`` -> the engine's wide table
+    over ``first_day..last_day`` with the mapping's rules: undeclared drivers out, past-only
+    drivers only up to ``day`` (the last day of history), ``absent`` rules applied. None when
+    nothing is left."""
+    rows = rows.assign(date=pd.to_datetime(rows["date"]))
+    rows = rows[(rows["date"] >= pd.Timestamp(first_day)) & (rows["date"] <= pd.Timestamp(last_day))]
     past_only = rows["driver"].isin(mapping.past_only) & (rows["date"] > pd.Timestamp(day))
     rows = rows[~past_only & rows["driver"].isin(list(mapping.drivers))]
-    latest = rows.sort_values("asof", kind="stable").drop_duplicates(KEY, keep="last")
-    if latest.empty:
-        return AsOfDrivers(None, [], None, on_run_date)
-    used = sorted({str(d) for d in latest["asof"]})
-    latest = complete(latest, mapping, pd.date_range(first_day, last_day), day)
-    wide = latest.pivot(index=["date", "store_id", "item_id"], columns="driver", values="value").reset_index()
+    if rows.empty:
+        return None
+    rows = complete(rows, mapping, pd.date_range(first_day, last_day), day)
+    wide = rows.pivot(index=["date", "store_id", "item_id"], columns="driver", values="value").reset_index()
     wide.columns.name = None
-    return AsOfDrivers(wide, used, used[-1], day.isoformat() in used)
+    return wide
 
 
 def complete(rows: pd.DataFrame, mapping: DriverMapping, days: pd.DatetimeIndex, day: date) -> pd.DataFrame:

@@ -34,9 +34,7 @@ def read_table(path: str | Path, kind: str) -> pd.DataFrame:
         raise InputFileError(f"{kind} file {path} does not exist")
     if not source.is_dir():
         return _read_file(source, kind)
-    files = sorted(
-        p for p in source.rglob("*") if p.is_file() and not p.name.startswith((".", "_")) and _visible(p, source)
-    )
+    files = _files(source)
     if not files:
         raise InputFileError(f"{kind} folder {path} holds no file")
     if all(p.suffix == ".parquet" for p in files):
@@ -44,9 +42,11 @@ def read_table(path: str | Path, kind: str) -> pd.DataFrame:
     return pd.concat([_read_file(p, kind) for p in files], ignore_index=True)
 
 
-def _visible(file: Path, root: Path) -> bool:
-    """Not inside a hidden or ``_``-prefixed folder (a write in progress, a tool's metadata)."""
-    return not any(part.startswith((".", "_")) for part in file.relative_to(root).parts[:-1])
+def _files(folder: Path) -> list[Path]:
+    """Data files under ``folder``: none hidden or ``_``-prefixed (``_SUCCESS``, a write in
+    progress, a tool's metadata), nor inside such a folder."""
+    hidden = lambda p: any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)  # noqa: E731
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not hidden(p))
 
 
 def _read_file(source: Path, kind: str) -> pd.DataFrame:
@@ -113,3 +113,43 @@ def check_history_length(history: pd.DataFrame, freq: str, horizon: int, named: 
             f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}. A forecast needs more history than its "
             "horizon (the backtest needs several horizons of it): use a shorter --horizon or more history"
         )
+
+
+def read_mapped_drivers(
+    path: str | Path, mapping_name: str | Path, history: pd.DataFrame, last_day: pd.Timestamp
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """``--drivers D --drivers-mapping M``: the drivers files read and checked with the DAG's
+    rules (:mod:`salescast.ingest.drivers`: the ``drivers`` suite against the mapping) and
+    completed with its rules (:func:`salescast.forecast.drivers_asof.wide_drivers`). Returns
+    the wide table for the engine (None: no value left) and the refused values with reasons,
+    which the CLI writes beside the forecasts instead of failing the run."""
+    import pandas as pd
+
+    from salescast.driver_mapping import DriverMapping, MappingError
+    from salescast.forecast.drivers_asof import wide_drivers
+    from salescast.ingest.drivers import read_cells, validate_cells
+    from salescast.ingest.parsing import UnreadableFile
+
+    try:
+        mapping = DriverMapping.load(mapping_name)
+    except MappingError as error:
+        raise InputFileError(str(error)) from None
+    source = Path(path)
+    if not source.exists():
+        raise InputFileError(f"drivers file {path} does not exist")
+    files = _files(source) if source.is_dir() else [source]
+    cells, bad = [], []
+    for file in files:
+        try:
+            long, malformed = read_cells(file.name, file.read_bytes())
+        except UnreadableFile as error:
+            raise InputFileError(f"drivers file {file} cannot be read: {error.reason}") from None
+        cells.append(long)
+        bad.append(malformed)
+    if not cells:
+        raise InputFileError(f"drivers folder {path} holds no file")
+    good, invalid = validate_cells(pd.concat(cells, ignore_index=True), mapping)
+    dates = pd.to_datetime(history["date"], errors="coerce").dropna()
+    first, last_history = dates.min().date(), dates.max().date()
+    wide = wide_drivers(good, mapping, first, last_day.date(), last_history)
+    return wide, pd.concat([*bad, invalid], ignore_index=True)

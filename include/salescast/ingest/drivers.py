@@ -112,7 +112,7 @@ def read_delivery(
     cells, bad = [], []
     for item, local in zip(archived, copies, strict=True):
         try:
-            long, malformed = _cells(item.raw, local.read_bytes())
+            long, malformed = read_cells(item.raw, local.read_bytes())
         except UnreadableFile as error:
             result.problems.append(f"unreadable file {item.raw}: {error.reason}")
             bad.append(_quarantine(item.raw, [0], "file", [error.reason], [""]))
@@ -124,11 +124,11 @@ def read_delivery(
         bad.append(malformed)
         result.cells += len(long) + len(malformed)
     long = pd.concat(cells, ignore_index=True) if cells else _cells_frame([])
-    good, invalid = _validate(long, mapping)
+    good, invalid = validate_cells(long, mapping)
     return good, pd.concat([*bad, invalid], ignore_index=True) if bad or not invalid.empty else invalid
 
 
-def _cells(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_cells(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One file as long rows (one per non-empty driver cell, as text), and its malformed records."""
     table, rows, malformed = read_rows(name, data)
     header = [h for h in table.header if h != LINE]
@@ -170,7 +170,7 @@ def _quarantine(name: str, lines: list[int], kind: str, reasons: list[str], raw:
     return pd.DataFrame({"source_file": name, LINE: lines, "kind": kind, "reason": reasons, "raw": raw})
 
 
-def _validate(long: pd.DataFrame, mapping: DriverMapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_cells(long: pd.DataFrame, mapping: DriverMapping) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``drivers`` suite on the long rows: (good rows typed for the lake, bad rows with reasons)."""
     view = _suite_view(long, mapping)
     repeat = view.duplicated(["date", "store_id", "item_id", "driver", "value"]) & view["date"].notna()
@@ -193,7 +193,7 @@ def _suite_view(long: pd.DataFrame, mapping: DriverMapping) -> pd.DataFrame:
     """What the suite reads: typed date and value (None where the text does not parse), each
     row's bounds from the mapping (NaN for an undeclared driver), flags apart, and ``shown``
     (the cell as written) for the reasons. Exact repeats of a row (one file sent twice) are
-    one row (:func:`_validate`); two different values for one key stay two, and the suite
+    one row (:func:`validate_cells`); two different values for one key stay two, and the suite
     refuses both."""
     dates = pd.to_datetime(long["date"].astype(str).str.strip(), format="ISO8601", errors="coerce")
     values = pd.to_numeric(long["raw_value"].astype(str).str.strip(), errors="coerce").astype("float64")
