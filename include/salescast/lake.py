@@ -56,6 +56,9 @@ METRICS = Dataset("metrics", "run_date")
 SAFETY_STOCK = Dataset("safety_stock", "run_date")
 # What one forecast run publishes, by name (the folder under the root).
 RUN_DATASETS = {d.folder: d for d in (FORECASTS, METRICS, SAFETY_STOCK)}
+# With drivers on, a run also publishes the drivers it used (as of its run date, wide), so the
+# dashboard and an audit see exactly what the forecast saw.
+RUN_DRIVERS = Dataset("forecast_drivers", "run_date")
 DATA_FILE = "part-0.parquet"
 _PARTITION_VALUE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 

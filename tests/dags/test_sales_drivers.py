@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from salescast.ingest.pipeline import ingest_day
-from salescast.lake import DRIVERS, Lake
+from salescast.lake import DRIVERS, RUN_DRIVERS, Lake
 from salescast.publish import DATA_FILE, is_published
 from tests.support.dags import run
 
@@ -84,6 +84,9 @@ def test_a_forecast_uses_the_drivers_known_on_its_day_and_a_backfill_reproduces_
     others = promoted.drop(index=[thursday])
     assert promoted[thursday] > 1.5 * others.mean(), promoted  # the lift the history shows, on the planned day
     assert promoted[saturday] < 1.3 * others.drop(index=[saturday]).mean()  # not yet known on D
+    used = lake.read_parquet(lake.partition_dir(RUN_DRIVERS, RUN_DAY) / DATA_FILE)  # what the run saw, published
+    assert set(pd.to_datetime(used.loc[used["promo"] == 1, "date"]).dt.date) >= {thursday}
+    assert saturday not in set(pd.to_datetime(used.loc[used["promo"] == 1, "date"]).dt.date)
     metrics = lake.read_parquet(lake.run_dir("metrics", RUN_DAY) / DATA_FILE)
     chosen = metrics[metrics["chosen"]].set_index("item_id")
     assert "promo" in chosen.loc["P", "reason"]

@@ -23,7 +23,17 @@ from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
 from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
-from salescast.lake import DRIVERS, FORECASTS, RUN_DATASETS, RUN_FOLDER, SALES_DAILY, Lake, partition_day, safe_run_id
+from salescast.lake import (
+    DRIVERS,
+    FORECASTS,
+    RUN_DATASETS,
+    RUN_DRIVERS,
+    RUN_FOLDER,
+    SALES_DAILY,
+    Lake,
+    partition_day,
+    safe_run_id,
+)
 from salescast.publish import DATA_FILE, Staged, commit, is_published, read_manifest, recover
 from salescast.validation import validate
 
@@ -360,9 +370,17 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         lake.write_parquet(staged, frame.reset_index(drop=True))
         manifest = {"dataset": name, "run_date": ds, "run_id": run_id, "rows": len(frame)}
         files.append(Staged(str(staged), str(lake.run_dir(name, day) / DATA_FILE), manifest))
+    drivers_file = (plan.get("drivers") or {}).get("file")
+    if drivers_file:  # the drivers the run used, published with its tables
+        manifest = {"dataset": RUN_DRIVERS.folder, "run_date": ds, "run_id": run_id} | {
+            k: v for k, v in plan["drivers"].items() if k != "file"
+        }
+        files.append(Staged(drivers_file, str(lake.partition_dir(RUN_DRIVERS, day) / DATA_FILE), manifest))
     lake.write_json(staging / SUMMARY_FILE, summary)
     files.append(Staged(str(staging / SUMMARY_FILE), str(report_dir / SUMMARY_FILE)))
     commit(lake, _journal(lake, day), run_id, files)
+    if not drivers_file:  # a re-run of D without drivers: no stale table of what an older run used
+        lake.remove_tree(lake.partition_dir(RUN_DRIVERS, day))
     lake.remove_tree(lake.staging_dir(FORECASTS, day))
     mean_wql = summary["backtest"]["bake_off"].get("mean_wql")
     # XCom is JSON: NaN (no backtest possible, e.g. only short series) is not, so it becomes null
