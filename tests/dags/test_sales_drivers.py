@@ -68,6 +68,7 @@ def test_a_forecast_uses_the_drivers_known_on_its_day_and_a_backfill_reproduces_
     _deliver(root, date(2025, 3, 25), calendar)
     # decided on 2025-04-01, after the run day: the promotion moves from Thursday to Saturday
     _deliver(root, date(2025, 4, 1), [(thursday, "S1", "P", 0.0), (saturday, "S1", "P", 1.0)])
+    _deliver(root, date(2025, 3, 25), [(thursday, "S9", "P", 1.0), (thursday, "S1", "NEW", 1.0)], "new.csv")
     for asof in (date(2025, 3, 25), date(2025, 3, 26), date(2025, 4, 1)):
         assert run("sales_drivers", asof).state == "success"
     assert is_published(lake.partition_dir(DRIVERS, date(2025, 3, 25)))
@@ -79,6 +80,8 @@ def test_a_forecast_uses_the_drivers_known_on_its_day_and_a_backfill_reproduces_
     assert summary["drivers"]["as_of_days"] == ["2025-03-25"]  # the 04-01 delivery is in the future of D
     assert summary["drivers"]["on_run_date"] is False
     assert summary["drivers"]["known_ahead"] == ["promo"]
+    assert summary["drivers"]["unknown_series_keys"] == 2  # a store and an item that never sold: kept, unused
+    assert sorted(summary["drivers"]["unknown_series_examples"]) == ["S1/NEW", "S9/P"]
     forecasts = lake.read_parquet(lake.run_dir("forecasts", RUN_DAY) / DATA_FILE)
     promoted = forecasts[forecasts["item_id"] == "P"].set_index("date")["p50"]
     others = promoted.drop(index=[thursday])

@@ -22,7 +22,7 @@ import pandas as pd
 from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
 from salescast.forecast.models.registry import MODEL_NAMES
-from salescast.forecast.shards import HISTORY_FILE, scan_series, shard_folder, split_history
+from salescast.forecast.shards import HISTORY_FILE, SeriesScan, scan_series, shard_folder, split_history
 from salescast.lake import (
     DRIVERS,
     FORECASTS,
@@ -204,7 +204,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         if not lake.is_local:  # written beside the inputs in the spool, then uploaded
             for i in shards:
                 lake.upload(out / shard_folder(i) / HISTORY_FILE, staging / shard_folder(i) / HISTORY_FILE)
-    drivers = _snapshot_drivers(lake, settings, day, scan.first_day, staging)
+    drivers = _snapshot_drivers(lake, settings, day, scan, staging)
     plan = {
         "run_date": ds,
         "days": days,
@@ -231,9 +231,10 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
 
 
 def _snapshot_drivers(
-    lake: Lake, settings: Settings, day: date, first_day: date, staging: ObjectStoragePath
+    lake: Lake, settings: Settings, day: date, scan: SeriesScan, staging: ObjectStoragePath
 ) -> dict[str, Any] | None:
-    """The drivers as of the run date, resolved once for every shard (salescast.forecast.drivers_asof)."""
+    """The drivers as of the run date, resolved once for every shard (salescast.forecast.drivers_asof),
+    and how many of their keys name a store or item the history never sold (kept, unused)."""
     if settings.drivers_mapping is None:
         return None
     from salescast.driver_mapping import DriverMapping
@@ -241,9 +242,17 @@ def _snapshot_drivers(
 
     cfg = ForecastConfig.from_settings(settings)
     last_day = (pd.Timestamp(day) + pd.tseries.frequencies.to_offset(cfg.freq) * cfg.horizon).date()
-    resolved = drivers_as_of(lake, day, first_day, last_day, DriverMapping.load(settings.drivers_mapping))
+    assert scan.first_day is not None  # plan refused an empty history before
+    resolved = drivers_as_of(lake, day, scan.first_day, last_day, DriverMapping.load(settings.drivers_mapping))
     entry = resolved.to_summary()
     if resolved.table is not None:
+        table = resolved.table
+        stores = set(scan.keys.stores.to_pylist()) | {"*"}
+        items = set(scan.keys.items.to_pylist()) | {"*"}
+        unknown = table[~table["store_id"].isin(stores) | ~table["item_id"].isin(items)]
+        keys = unknown[["store_id", "item_id"]].drop_duplicates()
+        entry["unknown_series_keys"] = len(keys)  # drivers for stores or items never sold: unused
+        entry["unknown_series_examples"] = [f"{s}/{i}" for s, i in keys.head(5).itertuples(index=False)]
         lake.write_parquet(staging / DRIVERS_FILE, resolved.table)
         entry["file"] = str(staging / DRIVERS_FILE)
     log.info("drivers as of %s: %s", day, entry)
