@@ -182,3 +182,18 @@ def test_tiers_are_markers_and_every_tier_is_slow():
     """`make test-aws`, `test-e2e` and `test-celery` select by marker (pyproject.toml), so a test's
     tier is in its marks, never in its folder; a tier needs servers, so `make test-fast` must skip it."""
     assert untiered_tests() == []
+
+
+def private_imports() -> list[str]:
+    """``from salescast... import _name`` in a test: a test reaches past the public functions."""
+    found = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("salescast"):
+                found += [f"{path.relative_to(REPO)}:{node.lineno} {a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]  # fmt: skip
+    return found
+
+
+def test_tests_call_public_functions_only():
+    assert private_imports() == []

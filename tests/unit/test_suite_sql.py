@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from salescast import ids
-from salescast.ingest.daytable import _reasons
+from salescast.ingest.daytable import row_reasons_text
 from salescast.ingest.standardize import LANDING_COLUMNS
 from salescast.suite_sql import UntranslatedExpectation, column_types, compile_suite, flags_sql, quote, summarise
 from salescast.validation import load_suite_spec, parameters_for, validate
@@ -82,7 +82,7 @@ def by_sql(frame: pd.DataFrame, suite: str) -> tuple[dict[int, list[str]], list[
     rows = {name: table.column(name).to_pylist() for name in table.column_names}
     reasons = {}
     for i, index in enumerate(rows["row_index"]):
-        if text := _reasons(outcome.row_rules, rows, i):
+        if text := row_reasons_text(outcome.row_rules, rows, i):
             reasons[index] = text.split("; ")
     return reasons, outcome.table_failures
 

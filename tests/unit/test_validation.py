@@ -8,7 +8,7 @@ import pytest
 
 from salescast.forecast.engine import ForecastConfig, run_forecast
 from salescast.forecast.models.registry import MODEL_NAMES
-from salescast.forecast.tasks import _validation_view
+from salescast.forecast.tasks import validation_view
 from salescast.validation import validate
 from salescast_dev.generate import PanelSpec, simulate_panel
 
@@ -23,7 +23,7 @@ def forecasts():
 
 
 def failures(frame) -> set[str]:
-    outcome = validate(_validation_view(frame, CFG), "forecasts", PARAMS)
+    outcome = validate(validation_view(frame, CFG), "forecasts", PARAMS)
     return set(outcome.table_failures) | {r for rs in outcome.row_reasons.values() for r in rs}
 
 

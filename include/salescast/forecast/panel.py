@@ -156,7 +156,7 @@ def _parse_dates(column: pd.Series) -> pd.Series:
 _SERIES = ["store_id", "item_id"]
 
 
-def _series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.MultiIndex, np.ndarray]:
+def series_by_day(frame: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.MultiIndex, np.ndarray]:
     """Sum of units per series (sorted by store, then item) and day of ``days``; 0 elsewhere.
 
     What ``pivot_table(index=series, columns=date, aggfunc="sum").reindex(columns=days)``
@@ -218,7 +218,7 @@ def _daily_grid(
 
     ``wide`` has the series as its (sorted) index and no columns: the sums are ``values``."""
     days = pd.date_range(frame["date"].min(), last, freq="D")
-    index, values = _series_by_day(frame, days)
+    index, values = series_by_day(frame, days)
     wide = pd.DataFrame(index=index)
     imputed = 0
     censored = _censor_days(values, index, days, censor)

@@ -125,7 +125,7 @@ def bake_off(
     return results, skipped
 
 
-def _paths(best: CandidateResult, y: np.ndarray, starts: Sequence[int], h: int, ctx: Context) -> np.ndarray:
+def chosen_paths(best: CandidateResult, y: np.ndarray, starts: Sequence[int], h: int, ctx: Context) -> np.ndarray:
     """The chosen model's (or ensemble's) forecasts from other origins."""
     names = best.members or (best.name,)
     paths = [forecast_paths(registry.BY_NAME[name], y, starts, h, ctx) for name in names]
@@ -153,7 +153,7 @@ def _calibration_windows(
     if not extra:
         return best.points, actuals, levels
     try:
-        older = _paths(best, y, extra, h, ctx)
+        older = chosen_paths(best, y, extra, h, ctx)
     except ModelSkipped:
         return best.points, actuals, levels
     old_actuals, old_levels = backtest.windows(y, extra, h, freq, censored)

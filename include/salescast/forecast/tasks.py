@@ -317,7 +317,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
     return {"shard": shard, "folder": str(folder), "series": result.summary["series"]}
 
 
-def _validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFrame:
+def validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFrame:
     qcols = cfg.quantile_columns
     values = forecasts[qcols].to_numpy(dtype=float)
     view = forecasts[["store_id", "item_id", "date", "horizon_step", "model"]].copy()
@@ -354,17 +354,9 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     }
     for frame in combined.values():
         frame.insert(0, "run_date", day)
-    dropped = summaries[0].get("dropped_partial_period")
-    summary = merge_summaries(summaries) | {"dropped_partial_period": dropped, "run_date": ds, "run_id": run_id}
-    summary["recovered_publish"] = recovered or plan.get("recovered_publish")
-    missing = plan.get("missing_store_days") or {}
-    summary["imputed_store_days"] = sum(len(stores) for stores in missing.values())
-    summary["missing_stores"] = missing.get(ds, [])
-    if plan.get("drivers") is not None:  # which deliveries the run used (the as-of rule)
-        entry = {k: v for k, v in plan["drivers"].items() if k != "file"}
-        summary["drivers"] = (summary.get("drivers") or {}) | entry
+    summary = run_summary(summaries, plan, ds, run_id, recovered)
     outcome = validate(
-        _validation_view(combined["forecasts"], cfg),
+        validation_view(combined["forecasts"], cfg),
         "forecasts",
         {"horizon": cfg.horizon, "horizon_list": [cfg.horizon], "known_models": list(MODEL_NAMES)},
     )
@@ -381,9 +373,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         files.append(Staged(str(staged), str(lake.run_dir(name, day) / DATA_FILE), manifest))
     drivers_file = (plan.get("drivers") or {}).get("file")
     if drivers_file:  # the drivers the run used, published with its tables
-        manifest = {"dataset": RUN_DRIVERS.folder, "run_date": ds, "run_id": run_id} | {
-            k: v for k, v in plan["drivers"].items() if k != "file"
-        }
+        manifest = {"dataset": RUN_DRIVERS.folder, "run_date": ds, "run_id": run_id} | summary["drivers"]
         files.append(Staged(drivers_file, str(lake.partition_dir(RUN_DRIVERS, day) / DATA_FILE), manifest))
     lake.write_json(staging / SUMMARY_FILE, summary)
     files.append(Staged(str(staging / SUMMARY_FILE), str(report_dir / SUMMARY_FILE)))
@@ -395,6 +385,23 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     # XCom is JSON: NaN (no backtest possible, e.g. only short series) is not, so it becomes null
     mean_wql = None if mean_wql is None or math.isnan(mean_wql) else float(mean_wql)
     return {k: summary[k] for k in ("series", "model_mix", "run_date")} | {"mean_wql": mean_wql}
+
+
+def run_summary(
+    summaries: list[dict[str, Any]], plan: dict[str, Any], ds: str, run_id: str, recovered: dict[str, str] | None
+) -> dict[str, Any]:
+    """The run's summary: the shards' merged, and what only the plan knows (imputed store-days,
+    a recovered publish, which drivers deliveries the run used)."""
+    dropped = summaries[0].get("dropped_partial_period")
+    summary = merge_summaries(summaries) | {"dropped_partial_period": dropped, "run_date": ds, "run_id": run_id}
+    summary["recovered_publish"] = recovered or plan.get("recovered_publish")
+    missing = plan.get("missing_store_days") or {}
+    summary["imputed_store_days"] = sum(len(stores) for stores in missing.values())
+    summary["missing_stores"] = missing.get(ds, [])
+    if plan.get("drivers") is not None:  # which deliveries the run used (the as-of rule)
+        entry = {k: v for k, v in plan["drivers"].items() if k != "file"}
+        summary["drivers"] = (summary.get("drivers") or {}) | entry
+    return summary
 
 
 def write_run_report(ds: str) -> str:

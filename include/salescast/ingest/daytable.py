@@ -297,7 +297,7 @@ class DayTable:
         select = ", ".join(["source_file", LINE, "raw", *shows] + [r.name for r in rules])
         sql = f"SELECT {select} FROM checked WHERE {self._any(landing)} ORDER BY {_ORDER}"
         for rows in self._batches(sql):
-            rows["reason"] = [_reasons(rules, rows, i) for i in range(len(rows[LINE]))]
+            rows["reason"] = [row_reasons_text(rules, rows, i) for i in range(len(rows[LINE]))]
             yield quarantine_frame(self.day, self.run_id, rows, "invalid")
 
     def _batches(self, sql: str) -> Iterator[dict[str, list]]:
@@ -360,7 +360,7 @@ def _one_row() -> dict[str, list]:
     return {"source_file": ["f"], LINE: [1], "reason": ["r"], "raw": ["{}"]}
 
 
-def _reasons(rules: list, rows: dict[str, list], i: int) -> str:
+def row_reasons_text(rules: list, rows: dict[str, list], i: int) -> str:
     """The reasons of one row, in the suite's order, as GX worded them."""
     parts = []
     for rule in rules:

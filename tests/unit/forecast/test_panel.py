@@ -15,7 +15,7 @@ import pytest
 
 from salescast.config import REPO_ROOT
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, run_forecast
-from salescast.forecast.panel import _series_by_day, build_panel
+from salescast.forecast.panel import build_panel, series_by_day
 
 
 def _messy_history() -> pd.DataFrame:
@@ -44,7 +44,7 @@ def _messy_history() -> pd.DataFrame:
 def test_series_by_day_is_the_pivot_table():
     history = _messy_history()
     days = pd.date_range(history["date"].min().normalize(), "2023-03-05", freq="D")
-    index, values = _series_by_day(history, days)
+    index, values = series_by_day(history, days)
     pivot = history.pivot_table(index=["store_id", "item_id"], columns="date", values="units", aggfunc="sum")
     expected = pivot.reindex(columns=days, fill_value=0.0).fillna(0.0)
     assert list(index) == list(expected.index)
@@ -79,7 +79,7 @@ def test_time_zone_aware_days_across_daylight_saving():
     """Days of a zone with a 23-hour day still land on their calendar day."""
     days = pd.date_range("2023-03-20", "2023-04-05", freq="D", tz="Europe/Berlin")
     history = pd.DataFrame({"date": days, "store_id": "s", "item_id": "i", "units": np.arange(len(days)) + 1.0})
-    _, values = _series_by_day(history, days)
+    _, values = series_by_day(history, days)
     np.testing.assert_array_equal(values[0], np.arange(len(days)) + 1.0)
 
 

@@ -22,7 +22,7 @@ from salescast.forecast.metrics import ScoreSums
 from salescast.forecast.models import registry
 from salescast.forecast.models.base import Context, forecast_paths
 from salescast.forecast.progress import Progress
-from salescast.forecast.selection import _paths
+from salescast.forecast.selection import chosen_paths
 from salescast.forecast.selection import forecast_series as bake_off_series
 
 
@@ -72,7 +72,7 @@ def test_top_pool_competes_and_its_older_windows_come_from_its_members():
         "top3", ScoreSums((0.5,)), np.zeros((1, 14)), np.zeros(14), ("theta", "autoreg", "seasonal_naive")
     )
     members = [forecast_paths(registry.BY_NAME[name], y, origins, 14, ctx) for name in pooled.members]
-    np.testing.assert_allclose(_paths(pooled, y, origins, 14, ctx), np.mean(members, axis=0))
+    np.testing.assert_allclose(chosen_paths(pooled, y, origins, 14, ctx), np.mean(members, axis=0))
 
 
 # ---- holidays ------------------------------------------------------------------------

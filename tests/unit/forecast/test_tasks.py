@@ -232,3 +232,51 @@ def test_a_rejected_day_and_a_partial_week_are_not_read_as_low_sales(lake, monke
     forecast("run2")  # a re-run of the day
     assert published.read_bytes() == first_bytes
     assert [p.name for p in lake.list_files(lake.run_dir("forecasts", DAY))] == ["_SUCCESS", DATA_FILE]
+
+
+@on_both_lakes
+def test_hostile_drivers_through_the_run_tasks(lake, monkeypatch):
+    """Drivers a planner can get wrong, through plan -> train -> publish: a constant driver
+    (no information), in_stock 0 on every day of a series, a weather forecast that stops
+    before the horizon end, drivers for a store and an item never sold. The run goes through, and the summary
+    and metrics say what happened to each."""
+    import numpy as np
+
+    from salescast.driver_mapping import DriverMapping
+    from salescast.ingest.drivers import ingest_drivers_day
+
+    monkeypatch.setenv("SALESCAST_DRIVERS_MAPPING", "retail")
+    monkeypatch.setenv("SALESCAST_HISTORY_DAYS", "120")
+    first, rng = DAY - timedelta(days=99), np.random.default_rng(4)
+    day = first
+    while day <= DAY:
+        frame = pd.DataFrame({"date": day, "store_id": "S01", "item_id": ["A", "B", "C"],
+                              "units": rng.poisson(8, 3).astype(float)})  # fmt: skip
+        staged = lake.staging_dir(SALES_DAILY, day) / DATA_FILE
+        lake.write_parquet(staged, frame)
+        publish_partition(lake, staged, lake.curated_dir(day), {"dataset": "sales_daily", "rows": 3})
+        day += timedelta(days=1)
+    days = pd.date_range(first, DAY + timedelta(days=7))
+    rows = [f"{d:%Y-%m-%d},S01,A,1,," for d in days]  # promo on every day: constant, says nothing
+    rows += [f"{d:%Y-%m-%d},S01,B,,0," for d in days[days <= pd.Timestamp(DAY)]]  # never in stock
+    rows += [f"{d:%Y-%m-%d},S01,C,,,{5.0 if d.day % 2 else 8.0}" for d in days[:-3]]  # weather stops 3 days early
+    rows += [f"{DAY:%Y-%m-%d},S99,A,1,,", f"{DAY:%Y-%m-%d},S01,NEVER,1,,"]
+    lake.write_text(lake.landing_dir(DAY, "drivers") / "d.csv", "date,store_id,item_id,promo,in_stock,temperature\n"
+                    + "\n".join(rows) + "\n")  # fmt: skip
+    ingest_drivers_day(lake, DAY, "drivers-run", DriverMapping.load("retail"), 0.0)
+
+    specs = forecast_tasks.plan_shards(DAY.isoformat(), "run1")
+    shards = [forecast_tasks.forecast_shard(DAY.isoformat(), "run1", spec) for spec in specs]
+    forecast_tasks.publish_forecasts(DAY.isoformat(), "run1", shards)
+    summary = lake.read_json(lake.reports_dir(DAY) / forecast_tasks.SUMMARY_FILE)["drivers"]
+    assert summary["as_of_days"] == [DAY.isoformat()]
+    assert summary["unknown_series_keys"] == 2
+    assert "temperature" in summary["past_only_unused"]  # no series has it through the horizon: unused, and said
+    metrics = lake.read_parquet(lake.run_dir("metrics", DAY) / DATA_FILE)
+    chosen = metrics[metrics["chosen"]].set_index("item_id")
+    assert chosen.loc["B", "reason"] == "every backtest period is censored (unknown demand)"
+    assert chosen.loc["B", "censored_days"] >= 99
+    assert "drivers used" not in chosen.loc["A", "reason"]  # a constant promotion explains nothing
+    forecasts = lake.read_parquet(lake.run_dir("forecasts", DAY) / DATA_FILE)
+    assert len(forecasts) == 3 * 7
+    assert np.isfinite(forecasts[["p10", "p50", "p90"]].to_numpy()).all()
