@@ -440,6 +440,7 @@ def retail_drivers_path() -> Path:
     return DATA_DIR / f"retail_drivers_{s['stores']}x{s['items']}_s{s['seed']}_{s['start']}_{s['end']}.parquet"
 
 
+# long on purpose: one simulation recipe (demand, drivers, stock-outs), read top to bottom
 def simulate_retail_drivers() -> pd.DataFrame:
     """Main venv: the synthetic panel with drivers, one row per series and day: ``units`` (what
     was recorded), ``demand`` (what was wanted), ``in_stock``, ``promo``, ``post_promo``, ``price``.
@@ -1044,6 +1045,7 @@ def drivers_table(dc: DriversCase) -> pd.DataFrame:
     return load_case_frame(dc.case)
 
 
+# long on purpose: one case, its runs with and without drivers and their scores, in the order reported
 def evaluate_drivers_case(
     p: Prepared, dc: DriversCase, args: argparse.Namespace
 ) -> tuple[dict[str, Any], pd.DataFrame]:

@@ -130,10 +130,10 @@ def _drivers_table(path: str, args: argparse.Namespace, history, config):  # noq
 def _run_engine(args: argparse.Namespace, settings: Settings) -> _Run | None:
     import pandas as pd
 
-    from salescast.forecast.drivers import with_scenario
     from salescast.forecast.engine import ForecastInputError, run_forecast
     from salescast.forecast.input_files import InputFileError, check_history_length, read_table
     from salescast.forecast.panel import partial_periods
+    from salescast.forecast.scenario import with_scenario
 
     try:
         config = _forecast_config(args, settings)
@@ -187,13 +187,10 @@ def _write_scenario(run: _Run, args: argparse.Namespace, out: Path) -> None:
     """The scenario's run beside the base run, and the two forecasts side by side."""
     if run.scenario is None:
         return
+    from salescast.forecast.scenario import side_by_side
+
     _write_outputs(run.scenario, out / "scenario", ("forecasts",))
-    keys = ["store_id", "item_id", "date"]
-    quantiles = [c for c in run.result.forecasts.columns if c.startswith("p") and c[1:].isdigit()]
-    both = run.result.forecasts[keys + quantiles].merge(
-        run.scenario.forecasts[keys + quantiles], on=keys, suffixes=("_base", "_scenario")
-    )
-    both["p50_change"] = both["p50_scenario"] - both["p50_base"]
+    both = side_by_side(run.result.forecasts, run.scenario.forecasts)
     from salescast.csv_safe import csv_chunks
 
     path = out / "scenario_comparison.csv"

@@ -194,24 +194,3 @@ def fill_history(aligned: dict[str, np.ndarray], names: Sequence[str], n_days: i
         history[np.isnan(history)] = 0.0
         out[name] = values
     return out
-
-
-def with_scenario(base: pd.DataFrame, scenario: pd.DataFrame, after: pd.Timestamp) -> pd.DataFrame:
-    """The drivers of a what-if (``--scenario``): for every (store_id, item_id, driver) the
-    scenario gives a value for, its future values (days after ``after``, the history's last
-    day) replace the base's; everything else, and the whole history, stays as in ``base``
-    (the past is what happened; a scenario's rows for it are ignored)."""
-    base, _ = prepare(base)
-    scenario, names = prepare(scenario)
-    scenario = scenario[scenario["date"] > after]
-    out = base.copy()
-    for name in names:
-        given = scenario.loc[scenario[name].notna(), ["store_id", "item_id"]].drop_duplicates()
-        if given.empty:
-            continue
-        if name not in out:
-            out[name] = np.nan
-        keyed = out[["store_id", "item_id"]].merge(given.assign(hit=True), how="left")["hit"].fillna(False)
-        out.loc[keyed.to_numpy(dtype=bool) & (out["date"] > after).to_numpy(), name] = np.nan
-    extra = scenario[[*KEYS, *names]]
-    return pd.concat([out, extra], ignore_index=True)
