@@ -40,7 +40,16 @@ import pytest
 
 from salescast.csv_safe import FORMULA_TRIGGERS
 from salescast.dashboard.asgi import dashboard_app
-from tests.support.dashboard_lake import LAST, TASK_RUNS, build, dag_run, forecast_run, lake_env, publish_history
+from tests.support.dashboard_lake import (
+    LAST,
+    TASK_RUNS,
+    build,
+    build_with_drivers,
+    dag_run,
+    forecast_run,
+    lake_env,
+    publish_history,
+)
 from tests.support.net import point_aws_at
 
 # ---- access --------------------------------------------------------------------------------------
@@ -676,3 +685,145 @@ def test_a_10000_character_value_keeps_the_run_tab_within_the_window(airflow, ho
     assert len(shown) < 5_000  # long values are cut in the table ...
     assert any(LONG in t for t in titles)  # ... and whole in the cell's title
     assert any(WIDE in t for t in titles)
+
+
+# ---- demand drivers on the series chart ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def drivers_lake(airflow, tmp_path_factory):
+    """A run with drivers and one without (tests.support.dashboard_lake.build_with_drivers),
+    the api-server's SALESCAST_DRIVERS_MAPPING=retail."""
+    root = tmp_path_factory.mktemp("drivers")
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in lake_env(root, SALESCAST_DRIVERS_MAPPING="retail").items():
+            patch.setenv(key, value)
+        from salescast.config import Settings
+        from salescast.lake import Lake
+
+        build_with_drivers(Lake.from_settings(Settings.from_env()))
+        yield root
+
+
+FIGURE = """() => {
+  const chart = document.getElementById("chart");
+  const used = document.getElementById("drivers-used");
+  return {
+    shapes: chart.layout.shapes.map((s) => ({ type: s.type, name: s.name || null, x0: s.x0, x1: s.x1,
+      fillcolor: s.fillcolor || null, showlegend: Boolean(s.showlegend) })),
+    traces: chart.data.map((t) => ({ name: t.name, x: t.x, y: t.y, yaxis: t.yaxis || "y",
+      symbol: t.marker ? t.marker.symbol || null : null })),
+    yaxis2: chart.layout.yaxis2 ? { side: chart.layout.yaxis2.side, title: chart.layout.yaxis2.title.text,
+      overlaying: chart.layout.yaxis2.overlaying } : null,
+    legend: [...chart.querySelectorAll(".legendtext")].map((n) => n.textContent),
+    used: used.hidden ? null : used.textContent,
+  };
+}"""
+CENSORED = "censored (out of stock / closed)"
+
+
+def noon(day: str, sign: int) -> str:
+    """The chart's edge of a shaded day: the noon before (-1) or after (+1) it."""
+    return (pd.Timestamp(day) + pd.Timedelta(hours=12 * sign)).strftime("%Y-%m-%d %H:%M")
+
+
+def periods(dates: list[str], values: list) -> list[tuple[str, str]]:
+    """Runs of consecutive days with value 1: one rectangle each."""
+    out: list[list[str]] = []
+    for day, value in zip(dates, values, strict=True):
+        if value != 1:
+            continue
+        if out and (pd.Timestamp(day) - pd.Timestamp(out[-1][1])).days == 1:
+            out[-1][1] = day
+        else:
+            out.append([day, day])
+    return [(noon(first, -1), noon(last, 1)) for first, last in out]
+
+
+@pytest.fixture(scope="module")
+def drivers_page(airflow, drivers_lake):
+    """STOCKED_OUT's page in headless Chromium: the figure of the run with drivers, then (picked
+    in the run-date selector) of the run without; and the API's details of both."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.dashboard_lake import DRIVERS_RUN, STOCKED_OUT
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Chromium: make chromium")
+    store, item = STOCKED_OUT
+    url = f"/salescast/api/series/detail?store_id={store}&item_id={item}"
+    earlier = (DRIVERS_RUN - timedelta(days=1)).isoformat()
+    details = [get(airflow, airflow.as_user("viewer"), u).json() for u in (url, f"{url}&run_date={earlier}")]
+    first_day = details[1]["forecast"]["dates"][0]
+    with sync_playwright() as playwright:
+        browser, page = browser_page(playwright, airflow)
+        try:
+            page.goto(f"http://localhost:8080/salescast/forecasts#store_id={store}&item_id={item}", wait_until="load")
+            shown = "() => !document.getElementById('drivers-used').hidden && document.getElementById('chart').data"
+            page.wait_for_function(shown, timeout=60_000)
+            figures = [page.evaluate(FIGURE)]
+            page.select_option("#run-date", earlier)
+            redrawn = f"() => document.getElementById('chart').data.some((t) => t.x && t.x[0] === '{first_day}')"
+            page.wait_for_function(redrawn, timeout=60_000)
+            figures.append(page.evaluate(FIGURE))
+        finally:
+            browser.close()
+    return list(zip(details, figures, strict=True))
+
+
+@pytest.mark.slow
+def test_the_series_chart_shows_the_drivers_the_run_used(drivers_page):
+    """Promotions, events and closures shaded (one rectangle per run of days, a legend entry
+    each), the price on a right-hand axis, censored days as hollow markers out of the sales
+    line, the drivers the chosen model used under the chart."""
+    from tests.support.dashboard_lake import CLOSED, EVENTS
+
+    detail, figure = drivers_page[0]
+    block = detail["drivers"]
+    assert block["censored"]
+    assert block["price"]
+    assert set(block["flags"]) == {"promo", "event"}
+    # shading: one rectangle per run of days, a distinct colour and one legend entry per kind
+    rects = [s for s in figure["shapes"] if s["type"] == "rect"]
+    by_name = {name: [(s["x0"], s["x1"]) for s in rects if s["name"] == name] for name in {s["name"] for s in rects}}
+    assert set(by_name) == {"promo", "event", "store closed"}
+    assert by_name["promo"] == periods(block["dates"], block["flags"]["promo"])
+    assert len(by_name["promo"]) < sum(v == 1 for v in block["flags"]["promo"])  # week-long promotions: merged
+    assert by_name["event"] == [(noon(EVENTS[0].isoformat(), -1), noon(EVENTS[1].isoformat(), 1)),
+                                (noon(EVENTS[2].isoformat(), -1), noon(EVENTS[2].isoformat(), 1))]  # fmt: skip
+    assert by_name["store closed"] == [(noon(d.isoformat(), -1), noon(d.isoformat(), 1)) for d in CLOSED]
+    assert len({s["fillcolor"] for s in rects}) == 3
+    assert sorted(s["name"] for s in rects if s["showlegend"]) == ["event", "promo", "store closed"]
+    # the price on its own axis, on the right
+    traces = {t["name"]: t for t in figure["traces"]}
+    assert traces["price"]["yaxis"] == "y2"
+    assert traces["price"]["x"] == block["dates"]
+    assert traces["price"]["y"] == pytest.approx(block["price"])
+    assert figure["yaxis2"] == {"side": "right", "title": "price", "overlaying": "y"}
+    # censored days: hollow markers at what was recorded, out of the sales line (not zero sales)
+    history = dict(zip(detail["history"]["dates"], detail["history"]["units"], strict=True))
+    assert traces[CENSORED]["x"] == block["censored"]
+    assert traces[CENSORED]["y"] == [history[d] for d in block["censored"]]
+    assert traces[CENSORED]["symbol"] == "circle-open"
+    sales = dict(zip(traces["sales"]["x"], traces["sales"]["y"], strict=True))
+    assert [d for d, units in sales.items() if units is None and history[d] is not None] == block["censored"]
+    for name in ("promo", "event", "store closed", "price", CENSORED):
+        assert name in figure["legend"], (name, figure["legend"])
+    model = detail["metrics"]["model"]
+    if block["drivers_used"]:
+        assert figure["used"] == f"drivers used by {model}: {', '.join(block['drivers_used'])}"
+    else:
+        assert figure["used"].startswith(f"no drivers used by {model}")
+
+
+@pytest.mark.slow
+def test_a_run_without_drivers_draws_the_chart_as_before(drivers_page):
+    """No shading (only the run-date line), no price axis, no censored markers, no drivers line."""
+    detail, figure = drivers_page[1]
+    assert detail["drivers"] is None
+    assert [s["type"] for s in figure["shapes"]] == ["line"]
+    assert figure["yaxis2"] is None
+    assert figure["used"] is None
+    names = [t["name"] for t in figure["traces"]]
+    assert names == ["sales", "p10", "p10–p90", f"p50 ({detail['forecast']['model']})", "actual after the run"]
+    assert figure["traces"][0]["y"] == detail["history"]["units"]

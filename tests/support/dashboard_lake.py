@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from salescast.forecast import tasks as forecast_tasks
@@ -45,12 +48,16 @@ def scheduled(day: date) -> str:
     return f"scheduled__{day.isoformat()}T00:00:00+00:00"
 
 
-def publish_history(lake: Lake, start: date, end: date) -> None:
+def publish_history(
+    lake: Lake, start: date, end: date, adjust: Callable[[date, pd.DataFrame], pd.DataFrame] | None = None
+) -> None:
     """Curated days straight from the generator (zero-sale rows left out, as feeds do), through
-    the package's publish step: ingesting three months with GX would take ~40 s."""
+    the package's publish step: ingesting three months with GX would take ~40 s. ``adjust``
+    changes a day's rows before they are published."""
     day = start
     while day <= end:
         frame = simulate_day(SPEC, day)[["date", "store_id", "item_id", "units", "revenue"]]
+        frame = adjust(day, frame) if adjust else frame
         frame = frame[frame["units"] != 0].assign(source_rows=1)
         staged = lake.staging_dir(SALES_DAILY, day) / "run=history" / DATA_FILE
         lake.write_parquet(staged, frame)
@@ -99,3 +106,70 @@ def build(lake: Lake) -> BuiltLake:
     forecast = dag_run("sales_forecast", LAST)
     assert forecast.state == "success", forecast.state
     return BuiltLake(lake, root, ingest.run_id, forecast.run_id)
+
+
+# ---- a forecast run with demand drivers (SALESCAST_DRIVERS_MAPPING=retail) ------------------------
+# The chain's promotion calendar and prices come from the generator (its promotions lift demand);
+# on top, hand-placed days whose page is known: a local event, a store closure, an item out of
+# stock, and rows more specific than the `*` rows they override.
+
+DRIVERS_FIRST = date(2025, 1, 1)
+DRIVERS_RUN = date(2025, 3, 20)  # the run with drivers; the day before: a run without
+DRIVERS_HORIZON = 7
+EVENTS = (DRIVERS_RUN - timedelta(days=10), DRIVERS_RUN - timedelta(days=9), DRIVERS_RUN + timedelta(days=4))
+CLOSED = (DRIVERS_RUN - timedelta(days=5), DRIVERS_RUN + timedelta(days=2))  # store S01: no sales that day
+OUT_OF_STOCK = (DRIVERS_RUN - timedelta(days=3), DRIVERS_RUN - timedelta(days=2))  # STOCKED_OUT: in_stock 0.2
+PARTLY = DRIVERS_RUN - timedelta(days=1)  # STOCKED_OUT: in_stock 0.7 (kept: not censored)
+STOCKED_OUT = ("S01", "I0003")  # also its own price, one above the item's chain price (`*, I0003`)
+NO_EVENT = ("S02", "I0005")  # event 0 (given on one event day, 0 on the others by the mapping's absent rule)
+STORE_PRICE_UP = 1.0
+
+
+def _drivers_sales(day: date, frame: pd.DataFrame) -> pd.DataFrame:
+    """What the shops recorded: nothing from S01 on a closure, one unit of STOCKED_OUT on a
+    day it was out of stock."""
+    if day in CLOSED:
+        return frame[frame["store_id"] != "S01"]
+    if day in OUT_OF_STOCK:
+        hit = (frame["store_id"] == STOCKED_OUT[0]) & (frame["item_id"] == STOCKED_OUT[1])
+        return frame.assign(units=np.where(hit, 1.0, frame["units"]))
+    return frame
+
+
+def drivers_delivery() -> pd.DataFrame:
+    """The wide drivers file delivered as of DRIVERS_RUN (empty cells say nothing)."""
+    rows = []
+    last = DRIVERS_RUN + timedelta(days=DRIVERS_HORIZON)
+    day = DRIVERS_FIRST
+    while day <= last:
+        items = simulate_day(SPEC, day).drop_duplicates("item_id")  # promotions and prices are chain-wide
+        for item, promo, price in zip(items["item_id"], items["promo"], items["price"], strict=True):
+            rows.append({"date": day, "store_id": "*", "item_id": item, "promo": float(promo), "price": price})
+            if item == STOCKED_OUT[1]:
+                rows.append({"date": day, "store_id": STOCKED_OUT[0], "item_id": item, "price": price + STORE_PRICE_UP})
+        day += timedelta(days=1)
+    rows += [{"date": d, "store_id": "*", "item_id": "*", "event": 1.0} for d in EVENTS]
+    rows.append({"date": EVENTS[0], "store_id": NO_EVENT[0], "item_id": NO_EVENT[1], "event": 0.0})
+    rows += [{"date": d, "store_id": "S01", "item_id": "*", "store_open": 0.0} for d in CLOSED]
+    stock = [(d, 0.2) for d in OUT_OF_STOCK] + [(PARTLY, 0.7)]
+    rows += [{"date": d, "store_id": STOCKED_OUT[0], "item_id": STOCKED_OUT[1], "in_stock": v} for d, v in stock]
+    frame = pd.DataFrame(rows)
+    return frame.assign(date=frame["date"].map(date.isoformat))
+
+
+def build_with_drivers(lake: Lake) -> None:
+    """History DRIVERS_FIRST..DRIVERS_RUN, the drivers delivered as of DRIVERS_RUN through the
+    drivers ingest, a run on the day before without drivers and a run on DRIVERS_RUN with
+    them (the task functions, as the DAG calls them). Needs the lake's SALESCAST_* environment."""
+    from salescast.driver_mapping import DriverMapping
+    from salescast.ingest.drivers import ingest_drivers_day
+
+    publish_history(lake, DRIVERS_FIRST, DRIVERS_RUN, _drivers_sales)
+    lake.write_text(lake.landing_dir(DRIVERS_RUN, "drivers") / "plan.csv", drivers_delivery().to_csv(index=False))
+    ingest_drivers_day(lake, DRIVERS_RUN, "drivers", DriverMapping.load("retail"), max_bad_fraction=0.0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SALESCAST_DRIVERS_MAPPING", raising=False)
+        forecast_run(DRIVERS_RUN - timedelta(days=1))
+        patch.setenv("SALESCAST_DRIVERS_MAPPING", "retail")
+        patch.setenv("SALESCAST_DRIVERS_SETTLE_SECONDS", "0")
+        forecast_run(DRIVERS_RUN)

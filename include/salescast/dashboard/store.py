@@ -20,7 +20,7 @@ from salescast.dashboard import accuracy, history, series
 from salescast.dashboard.history import SalesIndex
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.tables import KEY, RunTable, TableCache
-from salescast.lake import FORECASTS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
+from salescast.lake import FORECASTS, METRICS, RUN_DRIVERS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
 SORTS = {
     "volume": ("volume", False),
@@ -61,7 +61,7 @@ class DashboardStore:
 
     # ---- markers and cached reads ---------------------------------------------------
     def snapshot(self) -> Snapshot:
-        runs = {d.folder: self.lake.published_stamps(d) for d in (FORECASTS, METRICS, SAFETY_STOCK)}
+        runs = {d.folder: self.lake.published_stamps(d) for d in (FORECASTS, METRICS, SAFETY_STOCK, RUN_DRIVERS)}
         return Snapshot(self.lake.published_stamps(SALES_DAILY), runs)
 
     def sales(self, snap: Snapshot) -> SalesIndex:
@@ -170,14 +170,19 @@ class DashboardStore:
             }
         )
 
-    def series_detail(self, store_id: str, item_id: str, run_date: str | None) -> dict[str, Any]:
+    def series_detail(
+        self, store_id: str, item_id: str, run_date: str | None, drivers_mapping: str | None = None
+    ) -> dict[str, Any]:
+        """One series' page; ``drivers_mapping`` (the api-server's ``SALESCAST_DRIVERS_MAPPING``)
+        says which drivers are flags, else their values do."""
         snap = self.snapshot()
         run_dates = snap.run_dates()
         chosen = series.choose_run(run_dates, run_date)
-        datasets = (FORECASTS, SAFETY_STOCK, METRICS)
+        datasets = (FORECASTS, SAFETY_STOCK, METRICS, RUN_DRIVERS)  # forecast_drivers: only with drivers on
         tables = {dataset: self.table(snap, dataset, chosen) if chosen else None for dataset in datasets}
         scored = self.latest_scored_run(snap)
-        return series.detail(store_id, item_id, run_dates, chosen, scored, self.sales(snap), tables)
+        kinds = declared_kinds(drivers_mapping)
+        return series.detail(store_id, item_id, run_dates, chosen, scored, self.sales(snap), tables, kinds)
 
     def accuracy(self) -> dict[str, Any]:
         snap = self.snapshot()
@@ -239,6 +244,19 @@ class DashboardStore:
             with self._lock:
                 cache[name] = (key, value)
         return value
+
+
+def declared_kinds(mapping: str | None) -> dict[str, str] | None:
+    """Driver name -> ``flag`` or ``number`` as the drivers mapping declares them; None without
+    a mapping (or one that no longer loads: the chart then goes by the values)."""
+    if not mapping:
+        return None
+    from salescast.driver_mapping import DriverMapping, MappingError
+
+    try:
+        return {name: spec.kind for name, spec in DriverMapping.load(mapping).drivers.items()}
+    except MappingError:
+        return None
 
 
 _STORES: dict[tuple[str, str | None], DashboardStore] = {}

@@ -1,5 +1,6 @@
-"""One forecast run's published tables (``forecasts``, ``metrics``, ``safety_stock``), read
-once per marker stamp and indexed by series, in a small least-recently-used cache."""
+"""One forecast run's published tables (``forecasts``, ``metrics``, ``safety_stock``, and with
+drivers on ``forecast_drivers``, whose ``*`` rows are indexed like any other key), read once
+per marker stamp and indexed by series, in a small least-recently-used cache."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 /* The Forecasts page: find a series, chart its history with the chosen run's p10/p50/p90
-   band and the actuals that arrived after that run, and show accuracy over time. */
+   band and the actuals that arrived after that run (and, when the run used demand drivers,
+   its promotion and closure periods, the price and the days of censored demand), and show
+   accuracy over time. */
 "use strict";
 (() => {
   const { api, el, num, pct, card, notice, theme } = salescast;
@@ -58,6 +60,12 @@
     select.replaceChildren(...[...detail.run_dates].reverse().map((d) => el("option", { value: d, selected: d === detail.run_date }, d)));
     select.disabled = detail.run_dates.length === 0;
     drawSeries(detail);
+    const d = detail.drivers;
+    const used = document.getElementById("drivers-used");
+    used.hidden = !d;
+    used.textContent = !d ? "" : d.drivers_used.length
+      ? `drivers used by ${d.model || "the chosen model"}: ${d.drivers_used.join(", ")}`
+      : `no drivers used by ${d.model || "the chosen model"} (the run had: ${d.names.join(", ") || "none"})`;
     const m = detail.metrics;
     card(document.getElementById("model-card"), "Model and backtest", m && [
       ["chosen model", m.model || "–"], ["why", m.reason || "–"], ["mean wQL", num(m.mean_wql, 3)],
@@ -91,10 +99,65 @@
       el("td", { className: "num" }, pct(c.coverage)), el("td", { className: "num" }, num(c.points, 0)))));
   }
 
+  const FLAG_COLORS = { promo: "rgba(221,107,32,0.18)", event: "rgba(128,90,213,0.18)" };
+  const MORE_COLORS = ["rgba(49,151,149,0.18)", "rgba(214,158,46,0.22)", "rgba(213,63,140,0.15)"];
+  const CLOSED_COLOR = "rgba(113,128,150,0.35)";
+  const CENSORED = "censored (out of stock / closed)";
+  const DAY_MS = 86400000;
+
+  // runs of consecutive days with value 1, as [first, last] day pairs
+  function periods(dates, values) {
+    const out = [];
+    dates.forEach((day, i) => {
+      if (values[i] !== 1) return;
+      const last = out[out.length - 1];
+      if (last && Date.parse(day) - Date.parse(last[1]) === DAY_MS) last[1] = day;
+      else out.push([day, day]);
+    });
+    return out;
+  }
+
+  // a day's band reaches from the noon before it to the noon after it: adjacent days meet
+  function noon(day, sign) {
+    return new Date(Date.parse(day) + sign * DAY_MS / 2).toISOString().slice(0, 16).replace("T", " ");
+  }
+
+  function shaded(dates, values, name, fillcolor) {
+    return periods(dates, values).map(([first, last], i) => ({
+      type: "rect", xref: "x", yref: "paper", x0: noon(first, -1), x1: noon(last, 1), y0: 0, y1: 1,
+      fillcolor, line: { width: 0 }, layer: "below", name, legendgroup: name, showlegend: i === 0,
+    }));
+  }
+
+  /* With drivers: promotion-like flags and closures shaded, censored days (closed, out of
+     stock) out of the sales line and drawn as hollow markers, the price on a right axis. */
+  function driverParts(detail) {
+    const d = detail.drivers;
+    const parts = { shapes: [], sales: detail.history.units, traces: [], price: null };
+    if (!d) return parts;
+    Object.entries(d.flags).forEach(([name, values], i) => {
+      parts.shapes.push(...shaded(d.dates, values, name, FLAG_COLORS[name] || MORE_COLORS[i % MORE_COLORS.length]));
+    });
+    if (d.closed) parts.shapes.push(...shaded(d.dates, d.closed, "store closed", CLOSED_COLOR));
+    const censored = new Set(d.censored);
+    if (censored.size) {
+      const days = detail.history.dates.map((day, i) => [day, detail.history.units[i]]).filter(([day]) => censored.has(day));
+      parts.sales = detail.history.units.map((units, i) => (censored.has(detail.history.dates[i]) ? null : units));
+      parts.traces.push({ x: days.map((a) => a[0]), y: days.map((a) => a[1]), name: CENSORED, mode: "markers",
+        marker: { symbol: "circle-open", size: 9, color: "#a0aec0", line: { width: 2 } },
+        hovertemplate: "%{y} recorded: demand unknown<extra>censored</extra>" });
+    }
+    if (d.price) {
+      parts.price = { x: d.dates, y: d.price, name: "price", yaxis: "y2", mode: "lines", line: { shape: "hv", width: 1.5, color: "#2f855a" } };
+    }
+    return parts;
+  }
+
   function drawSeries(detail) {
-    const traces = [{ x: detail.history.dates, y: detail.history.units, name: "sales", mode: "lines", line: { width: 1, color: "#718096" } }];
+    const drivers = driverParts(detail);
+    const traces = [{ x: detail.history.dates, y: drivers.sales, name: "sales", mode: "lines", line: { width: 1, color: "#718096" } }, ...drivers.traces];
     const f = detail.forecast;
-    const shapes = [];
+    const shapes = [...drivers.shapes];
     if (f) {
       traces.push(
         { x: f.dates, y: f.p10, name: "p10", mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "x+y+name" },
@@ -115,6 +178,15 @@
       xaxis: { type: "date", range: start && end ? [start, end] : undefined, rangeslider: { thickness: 0.08 } },
       yaxis: { title: { text: "units" }, rangemode: "tozero" },
     });
+    if (detail.drivers) {  // more legend entries: room for a second row above the plot
+      layout.margin = Object.assign({}, layout.margin, { t: 50 });
+      layout.legend = Object.assign({}, layout.legend, { y: 1.22 });
+    }
+    if (drivers.price) {
+      traces.push(drivers.price);
+      layout.yaxis2 = { title: { text: "price" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false };
+      layout.margin = Object.assign({}, layout.margin, { r: 60 });
+    }
     Plotly.react("chart", traces, layout, { responsive: true, displaylogo: false });
   }
 
