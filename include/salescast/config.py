@@ -16,14 +16,16 @@ from pathlib import Path
 from salescast.contracts import CATALOG_QUANTILES, SQL_IDENTIFIER, freq_supported, sql_identifier_ok
 from salescast.deliveries import DeliveryRule
 from salescast.forecast import defaults as forecast_defaults
+from salescast.paths import (  # noqa: F401 - re-exported: the places config's users know them from
+    DAGS_DIR,
+    EXPECTATIONS_DIR,
+    INCLUDE_DIR,
+    PLUGINS_DIR,
+    REPO_ROOT,
+    SOURCES_DIR,
+    SQL_DIR,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-INCLUDE_DIR = REPO_ROOT / "include"
-EXPECTATIONS_DIR = INCLUDE_DIR / "expectations"
-SOURCES_DIR = INCLUDE_DIR / "sources"
-SQL_DIR = INCLUDE_DIR / "sql"
-DAGS_DIR = REPO_ROOT / "dags"
-PLUGINS_DIR = REPO_ROOT / "plugins"
 # DuckDB's memory limit while a day is ingested (SALESCAST_INGEST_MEMORY_MB); the rest of the
 # process (Python, the libraries, one batch of records) takes about 450 MB more.
 DEFAULT_INGEST_MEMORY_MB = 600

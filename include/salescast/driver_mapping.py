@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from salescast.config import SOURCES_DIR
+from salescast.paths import SOURCES_DIR
 
 DRIVERS_DIR = SOURCES_DIR / "drivers"
 IN_STOCK = "in_stock"
