@@ -48,6 +48,7 @@ def forecast_series(
         year=periods_per_year(cfg.freq),
         events=None if events is None or not events.shape[1] else np.asarray(events[first:], dtype=float),
         regressors=drivers.regressors,
+        fits={} if drivers.regressors is not None else None,  # shared with the drivers twins
     )
     results, skipped = bake_off(y, starts, ctx, cfg, intermittent, drivers.censored)
     if not results:

@@ -36,6 +36,9 @@ class Context:
     year: float | None = None  # periods per year, for yearly Fourier terms (None: no yearly cycle)
     events: np.ndarray | None = None
     regressors: np.ndarray | None = None
+    # What each model's ``fit`` estimated on this series, by (model name, periods fitted on):
+    # forecast_paths records it, a model built on another may reuse it (the drivers twins).
+    fits: dict[tuple[str, int], Any] | None = None
 
 
 class Model(ABC):
@@ -69,6 +72,8 @@ def forecast_paths(model: Model, y: np.ndarray, origins: Sequence[int], h: int, 
     ``model.window`` periods before ``origins[i]``."""
     model.check(y)
     fitted = model.fit(y[: origins[0]], ctx)
+    if ctx.fits is not None:
+        ctx.fits[(model.name, origins[0])] = fitted
     out = np.empty((len(origins), h))
     for i, o in enumerate(origins):
         start = max(0, o - model.window)

@@ -5,7 +5,11 @@ by least squares on the training window, how much each known-ahead driver moves 
 a constant and, for seasons up to :data:`MAX_ETS_SEASON`, one dummy per season position, so
 a weekday pattern is not taken for a promotion effect); the smoothing model then runs on the
 sales minus those effects, and the effects of the drivers' future values are added back to
-its forecast. The backtest decides per series whether a twin beats its plain model.
+its forecast. The smoothing parameters are the plain model's, estimated on the same
+training window (``Context.fits``; estimated here only when the plain model did not run): the
+drivers' effects are removed, not the series' level, trend and season the parameters describe,
+and estimating them again would double the cost of the smoothing models for every series with
+drivers. The backtest decides per series whether a twin beats its plain model.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ class Regressed(Model):
         start = max(0, len(history) - self.window)
         effects = driver_effects(history[start:], ctx.regressors[start : len(history)], ctx.m)
         net = history - ctx.regressors[: len(history)] @ effects
-        return effects, self.base.fit(net, ctx)
+        shared = ctx.fits.get((self.base.name, len(history))) if ctx.fits is not None else None
+        return effects, shared if shared is not None else self.base.fit(net, ctx)
 
     def predict(self, train: np.ndarray, start: int, h: int, ctx: Context, fitted: Any) -> np.ndarray:
         effects, inner = fitted
