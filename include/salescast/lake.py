@@ -59,6 +59,9 @@ RUN_DATASETS = {d.folder: d for d in (FORECASTS, METRICS, SAFETY_STOCK)}
 # With drivers on, a run also publishes the drivers it used (as of its run date, wide), so the
 # dashboard and an audit see exactly what the forecast saw.
 RUN_DRIVERS = Dataset("forecast_drivers", "run_date")
+# A run's planner export (forecast.csv.gz and a QuickSight manifest, salescast.forecast.export),
+# committed with its tables; no part-0.parquet, so no SQL table reads it.
+EXPORTS = Dataset("exports", "run_date")
 DATA_FILE = "part-0.parquet"
 _PARTITION_VALUE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 

@@ -58,6 +58,8 @@ def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
         "view_history_and_forecast",
         "view_forecast_accuracy",
         "view_safety_stock",
+        "view_forecast_by_store",
+        "view_forecast_total",
         "smoke_count_rows",
     ]
     for task_id in order[2:]:

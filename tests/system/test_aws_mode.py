@@ -7,6 +7,7 @@ checks the rows equal those of the embedded mode for the same input.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -138,11 +139,17 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):  
             f"{PREFIX}/forecasts/run_date={day}/_SUCCESS",
             f"{PREFIX}/metrics/run_date={day}/_SUCCESS",
             f"{PREFIX}/safety_stock/run_date={day}/_SUCCESS",
+            f"{PREFIX}/exports/run_date={day}/forecast.csv.gz",
+            f"{PREFIX}/exports/run_date={day}/quicksight-manifest.json",
+            f"{PREFIX}/exports/run_date={day}/_SUCCESS",
             f"{PREFIX}/reports/run_date={day}/index.html",
             f"{PREFIX}/raw/sales/dt={day}/store_S01.csv",
         ):
             assert expected in keys
     assert not [k for k in keys if "/_staging/" in k]
+    export = f"{PREFIX}/exports/run_date={DAG_DAYS[-1]}"
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{export}/quicksight-manifest.json")["Body"].read())
+    assert manifest["fileLocations"] == [{"URIs": [f"s3://{BUCKET}/{export}/forecast.csv.gz"]}]  # QuickSight's S3 URI
 
     assert glue.get_database(Name="salescast_it")["Database"]["Name"] == "salescast_it"
     tables = {t["Name"] for t in glue.get_tables(DatabaseName="salescast_it")["TableList"]}
@@ -159,8 +166,11 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):  
     ids = athena.list_query_executions()["QueryExecutionIds"]
     queries = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
     views = [q for q in queries if q.lstrip().startswith("--") or "CREATE OR REPLACE VIEW" in q]
-    for view in ("forecast_latest", "history_and_forecast", "forecast_accuracy", "safety_stock"):
+    views_sent = ("forecast_latest", "history_and_forecast", "forecast_accuracy", "safety_stock", "forecast_by_store",
+                  "forecast_total")  # fmt: skip
+    for view in views_sent:
         assert sum(f"CREATE OR REPLACE VIEW salescast_it.{view} AS" in q for q in views) == 3  # 3 catalog runs
+    assert all("END AS bias" in q for q in views if "VIEW salescast_it.forecast_accuracy AS" in q)
     smoke = [q for q in queries if q.startswith("SELECT COUNT(*)")]
     assert sorted(set(smoke)) == [
         f"SELECT COUNT(*) AS row_count FROM salescast_it.sales_daily WHERE dt = '{d}'" for d in DAG_DAYS

@@ -51,7 +51,14 @@ TABLES = (
     Table("safety_stock_runs", SAFETY_STOCK),
 )
 # Creation order matters: a view can only name views created before it.
-VIEWS = ("forecast_latest", "history_and_forecast", "forecast_accuracy", "safety_stock")
+VIEWS = (
+    "forecast_latest",
+    "history_and_forecast",
+    "forecast_accuracy",
+    "safety_stock",
+    "forecast_by_store",
+    "forecast_total",
+)
 
 
 def identifier(name: str) -> str:

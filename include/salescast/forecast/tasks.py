@@ -3,7 +3,8 @@
 plan -> train_shard (mapped, one per shard) -> publish -> report. plan writes each shard's
 history and the run's ``plan.json`` under ``_staging/forecasts/run_date=D/run=<run>/``, and
 shards write their tables beside their history, so a worker on any machine can pick them up;
-publish validates the combined table with GX and promotes the three datasets atomically.
+publish validates the combined table with GX and promotes the three datasets and the planners'
+export (``exports/run_date=D/``) atomically.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 
 from salescast.config import Settings
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
+from salescast.forecast.export import stage_export
 from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, SeriesScan, scan_series, shard_folder, split_history
 from salescast.lake import (
@@ -331,8 +333,9 @@ def validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFram
 
 
 def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine shards, validate with GX, publish forecasts/metrics/safety_stock and the run
-    summary in one commit (salescast.publish.commit): all of this run, or none of it."""
+    """Combine shards, validate with GX, publish forecasts/metrics/safety_stock, the planners'
+    export (salescast.forecast.export) and the run summary in one commit
+    (salescast.publish.commit): all of this run, or none of it."""
 
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
@@ -371,6 +374,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         lake.write_parquet(staged, frame.reset_index(drop=True))
         manifest = {"dataset": name, "run_date": ds, "run_id": run_id, "rows": len(frame)}
         files.append(Staged(str(staged), str(lake.run_dir(name, day) / DATA_FILE), manifest))
+    files += stage_export(lake, day, run_id, combined["forecasts"], staging)  # the planners' CSV, same commit
     drivers_file = (plan.get("drivers") or {}).get("file")
     if drivers_file:  # the drivers the run used, published with its tables
         manifest = {"dataset": RUN_DRIVERS.folder, "run_date": ds, "run_id": run_id} | summary["drivers"]

@@ -92,12 +92,15 @@ def test_views_give_exact_rows(lake_path, tmp_path):
     assert row["wql_p90"] == pytest.approx(2 * (0.1 * 4) / 10)
     assert row["wape"] == pytest.approx(2 / 10)
     assert row["coverage"] == 1.0
+    assert row["bias"] == pytest.approx((12 - 10) / 10)  # sum(p50 - y) / sum(y): over-forecast
     row = acc.iloc[1]  # run 02-28 step 2: y=20, p10=5 p50=15 p90=30
     assert row["wql_p10"] == pytest.approx(2 * 0.1 * 15 / 20)
     assert row["wql_p50"] == pytest.approx(2 * 0.5 * 5 / 20)
     assert row["wql_p90"] == pytest.approx(2 * 0.1 * 10 / 20)
+    assert row["bias"] == pytest.approx((15 - 20) / 20)  # under-forecast
     row = acc.iloc[2]  # run 03-01 step 1: y=20 vs p10=18 p50=19 p90=25; step 2 (03-03) has no actuals yet
     assert (row["run_date"], row["horizon_step"], row["wape"]) == ("2025-03-01", 1, pytest.approx(1 / 20))
+    assert row["bias"] == pytest.approx(-1 / 20)
     assert len(acc) == 3
 
     stock = query(warehouse, "SELECT CAST(run_date AS VARCHAR) AS run_date, safety_stock FROM safety_stock")
@@ -124,6 +127,104 @@ def test_athena_sql_renders_from_the_same_files():
     view = catalog.athena_view("history_and_forecast", "salescast")
     assert view.startswith("-- History")
     assert "CREATE OR REPLACE VIEW salescast.history_and_forecast" in view
+
+
+@pytest.mark.parametrize(
+    ("view", "reads", "columns"),
+    [
+        ("forecast_accuracy", {"forecasts", "sales_daily"},
+         ["run_date", "horizon_step", "points", "abs_actual", "wql_p10", "wql_p50", "wql_p90", "wape", "coverage",
+          "bias"]),
+        ("forecast_by_store", {"forecasts", "sales_daily"},
+         ["run_date", "store_id", "date", "horizon_step", "series", "sum_p50", "actual"]),
+        ("forecast_total", {"forecast_by_store"},
+         ["run_date", "date", "horizon_step", "stores", "stores_reported", "series", "sum_p50", "actual"]),
+    ],
+)  # fmt: skip
+def test_athena_views_are_valid_athena_sql_with_their_columns(view, reads, columns):
+    """What the sales_catalog DAG sends to Athena: one CREATE OR REPLACE VIEW in the database,
+    valid in Athena's dialect (sqlglot parses it as Athena), over the tables or views it names."""
+    import sqlglot
+    from sqlglot import exp
+
+    sql = catalog.athena_view(view, "salescast")
+    assert f"CREATE OR REPLACE VIEW salescast.{view} AS" in sql
+    statement = sqlglot.parse_one(sql, read="athena")
+    assert isinstance(statement, exp.Create)
+    ctes = {c.alias for c in statement.find_all(exp.CTE)}
+    tables = {t.name for t in statement.expression.find_all(exp.Table)} - ctes
+    assert tables == reads
+    assert {t.db for t in statement.expression.find_all(exp.Table) if t.name in reads} == {"salescast"}
+    assert statement.expression.named_selects == columns
+    if view == "forecast_accuracy":
+        assert "CASE WHEN SUM(y) > 0 THEN SUM(p50 - y) / SUM(y) END AS bias" in sql
+    else:  # sums of the median only: no quantile of a total is a sum of quantiles
+        assert "p10" not in statement.expression.sql()
+        assert "p90" not in statement.expression.sql()
+
+
+def hierarchy_lake(root: Path) -> None:
+    """Two stores, four series, one run of three days: S1 sold no A on 03-02 (zero, not unknown),
+    S2 sent nothing on 03-03 and S1 nothing on 03-04, where S2's only row is a net return."""
+    sales = {
+        "2025-03-02": [("S1", "B", 4.0), ("S2", "A", 7.0), ("S2", "C", -1.0)],
+        "2025-03-03": [("S1", "A", 3.0), ("S1", "B", 5.0)],
+        "2025-03-04": [("S2", "C", -3.0)],
+    }
+    for day, rows in sales.items():
+        write(root, "curated/sales_daily", "dt", day, pd.DataFrame(
+            [{"date": d(day), "store_id": s, "item_id": i, "units": u, "revenue": u, "source_rows": 1}
+             for s, i, u in rows]
+        ))  # fmt: skip
+    series = [("S1", "A", 2.0), ("S1", "B", 5.0), ("S2", "A", 6.0), ("S2", "C", 0.5)]
+    frame = pd.DataFrame([
+        {"run_date": d("2025-03-01"), "store_id": s, "item_id": i, "date": d(day), "p10": level / 2,
+         "p50": level + step, "p90": level * 2 + step, "horizon_step": step, "mean": level, "model": "theta"}
+        for s, i, level in series for step, day in enumerate(("2025-03-02", "2025-03-03", "2025-03-04"), start=1)
+    ])  # fmt: skip
+    write(root, "forecasts", "run_date", "2025-03-01", frame)
+
+
+def test_store_and_total_views_add_up_bottom_up(tmp_path):
+    hierarchy_lake(tmp_path / "lake")
+    warehouse = tmp_path / "w.duckdb"
+    counts = catalog.refresh_duckdb(Lake(str(tmp_path / "lake")), warehouse)
+    assert (counts["forecast_by_store"], counts["forecast_total"]) == (6, 3)
+    forecasts = pd.read_parquet(tmp_path / "lake/forecasts/run_date=2025-03-01/part-0.parquet")
+    sales = query(warehouse, "SELECT store_id, item_id, CAST(date AS VARCHAR) AS date, units FROM sales_daily")
+    stores = query(warehouse, "SELECT store_id, CAST(date AS VARCHAR) AS date, horizon_step, series, sum_p50, actual "
+                              "FROM forecast_by_store ORDER BY store_id, date")  # fmt: skip
+    for row in stores.itertuples(index=False):
+        items = forecasts[(forecasts["store_id"] == row.store_id) & (forecasts["date"].astype(str) == row.date)]
+        assert row.sum_p50 == pytest.approx(items["p50"].sum())  # the store is the sum of its items
+        assert row.series == len(items)
+        delivered = sales[(sales["store_id"] == row.store_id) & (sales["date"] == row.date)]
+        sold = delivered[delivered["item_id"].isin(items["item_id"])]["units"].sum()
+        if len(delivered):
+            assert row.actual == pytest.approx(sold), row
+        else:
+            assert pd.isna(row.actual), row  # the store sent nothing that day: unknown, not zero
+    actual = dict(zip(zip(stores["store_id"], stores["date"], strict=True), stores["actual"], strict=True))
+    assert actual[("S1", "2025-03-02")] == 4.0  # A: no row on a day S1 delivered: zero
+    assert actual[("S2", "2025-03-02")] == 6.0  # 7 sold, 1 returned
+    assert actual[("S2", "2025-03-04")] == -3.0
+    assert pd.isna(actual[("S2", "2025-03-03")])
+    assert pd.isna(actual[("S1", "2025-03-04")])
+
+    total = query(warehouse, "SELECT CAST(date AS VARCHAR) AS date, horizon_step, stores, stores_reported, series, "
+                             "sum_p50, actual FROM forecast_total ORDER BY date")  # fmt: skip
+    by_day = stores.groupby("date")
+    assert total["sum_p50"].tolist() == pytest.approx(by_day["sum_p50"].sum().tolist())
+    assert total["sum_p50"].tolist() == pytest.approx(forecasts.groupby("date")["p50"].sum().tolist())
+    assert total["series"].tolist() == [4, 4, 4]
+    assert total["stores_reported"].tolist() == [2, 1, 1]
+    assert total["actual"].iloc[0] == 10.0  # every store reported 03-02
+    assert total["actual"].iloc[1:].isna().all()  # a store missing: no total that would look like a miss
+
+    bias = query(warehouse, "SELECT horizon_step, bias FROM forecast_accuracy ORDER BY horizon_step")["bias"]
+    assert bias.iloc[0] == pytest.approx((3 + 6 + 7 + 1.5 - 10) / 10)  # p50 step 1: 3, 6, 7, 1.5; sold 0+4+7-1
+    assert bias.iloc[1] == pytest.approx((4 + 7 - 8) / 8)  # S1 only
+    assert pd.isna(bias.iloc[2])  # S2's actuals sum to -3: no meaningful ratio
 
 
 @pytest.mark.parametrize(
