@@ -273,7 +273,9 @@ def test_a_scenario_moves_the_promotion_and_the_forecast_with_it(tmp_path):
         mine = side[side["item_id"] == item]
         on_promo = mine["date"].isin(promo_days)
         assert (mine.loc[on_promo, "p50_scenario"] < mine.loc[on_promo, "p50_base"] / 1.3).all(), mine  # no lift
-        assert (mine.loc[~on_promo, "p50_change"].abs() < 1e-9).all()  # a day without promotion is as it was
+        # a day without promotion stays near what it was (an AR model carries the lower days
+        # before it forward through its lags: a small change, not the lift)
+        assert (mine.loc[~on_promo, "p50_change"].abs() < 0.15 * mine.loc[~on_promo, "p50_base"]).all(), mine
     assert "scenario" in out.stdout
     assert "series changed" in out.stdout
     no_drivers = salescast("forecast", "--history", str(history), "--scenario", str(called_off),
