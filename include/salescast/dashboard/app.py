@@ -33,7 +33,7 @@ assert set(get_args(SortName)) == set(SORTS)  # the route's choices are the stor
 
 def current_store() -> DashboardStore:
     settings = Settings.from_env()
-    return store_for(settings.lake_uri, settings.aws_conn_id)
+    return store_for(settings.lake_uri, settings.aws_conn_id, settings.drivers_mapping)
 
 
 def plotly_js() -> Path:
@@ -151,9 +151,7 @@ def add_forecast_api(app: FastAPI, forecasts: list) -> None:
         store_id: str | None = None, item_id: str | None = None, run_date: str | None = None
     ) -> JSONResponse:
         store_id, item_id = params.series_id("store_id", store_id), params.series_id("item_id", item_id)
-        settings = Settings.from_env()
-        store = store_for(settings.lake_uri, settings.aws_conn_id)
-        return JSONResponse(store.series_detail(store_id, item_id, params.run_date(run_date), settings.drivers_mapping))
+        return JSONResponse(current_store().series_detail(store_id, item_id, params.run_date(run_date)))
 
     @app.get("/api/accuracy", dependencies=forecasts)
     def accuracy() -> JSONResponse:

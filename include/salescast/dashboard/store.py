@@ -48,8 +48,9 @@ class Snapshot:
 class DashboardStore:
     """One per lake and api-server process; thread-safe (FastAPI runs sync routes in threads)."""
 
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, drivers_mapping: str | None = None) -> None:
         self.lake = lake
+        self.drivers_mapping = drivers_mapping  # the api-server's SALESCAST_DRIVERS_MAPPING
         self.tables = TableCache(lake)
         self._sales: SalesIndex | None = None
         self._sales_lock = threading.Lock()
@@ -173,15 +174,15 @@ class DashboardStore:
     def series_detail(
         self, store_id: str, item_id: str, run_date: str | None, drivers_mapping: str | None = None
     ) -> dict[str, Any]:
-        """One series' page; ``drivers_mapping`` (the api-server's ``SALESCAST_DRIVERS_MAPPING``)
-        says which drivers are flags, else their values do."""
+        """One series' page; the drivers mapping (``drivers_mapping``, else the store's) says which
+        drivers are flags, else their values do."""
         snap = self.snapshot()
         run_dates = snap.run_dates()
         chosen = series.choose_run(run_dates, run_date)
         datasets = (FORECASTS, SAFETY_STOCK, METRICS, RUN_DRIVERS)  # forecast_drivers: only with drivers on
         tables = {dataset: self.table(snap, dataset, chosen) if chosen else None for dataset in datasets}
         scored = self.latest_scored_run(snap)
-        kinds = declared_kinds(drivers_mapping)
+        kinds = declared_kinds(drivers_mapping if drivers_mapping is not None else self.drivers_mapping)
         return series.detail(store_id, item_id, run_dates, chosen, scored, self.sales(snap), tables, kinds)
 
     def accuracy(self) -> dict[str, Any]:
@@ -259,14 +260,15 @@ def declared_kinds(mapping: str | None) -> dict[str, str] | None:
         return None
 
 
-_STORES: dict[tuple[str, str | None], DashboardStore] = {}
+_STORES: dict[tuple[str, str | None, str | None], DashboardStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
-def store_for(lake_uri: str, conn_id: str | None) -> DashboardStore:
+def store_for(lake_uri: str, conn_id: str | None, drivers_mapping: str | None = None) -> DashboardStore:
     """The process's store for a lake (settings may point the api-server at another lake)."""
+    key = (lake_uri, conn_id, drivers_mapping)
     with _STORES_LOCK:
-        found = _STORES.get((lake_uri, conn_id))
+        found = _STORES.get(key)
         if found is None:
-            found = _STORES[(lake_uri, conn_id)] = DashboardStore(Lake(lake_uri, conn_id))
+            found = _STORES[key] = DashboardStore(Lake(lake_uri, conn_id), drivers_mapping)
         return found
