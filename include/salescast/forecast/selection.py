@@ -102,6 +102,9 @@ def bake_off(
             continue
         if model.drivers and ctx.regressors is None:
             continue
+        if model.screened and registry.screened_out({r.name: r.loss() for r in singles}):
+            skipped[model.name] = registry.NOT_SCREENED
+            continue
         try:
             paths = forecast_paths(model, y, starts, h, ctx)
         except ModelSkipped as why:

@@ -198,19 +198,34 @@ def ses_weight(y: np.ndarray) -> tuple[float, float]:
     return a, float(_ses_levels(y, a)[-1])
 
 
-def theta(y: np.ndarray, m: int, h: int) -> np.ndarray:
-    """The standard Theta method (theta = 2) with additive deseasonalisation when ``m > 1``."""
-    n = len(y)
-    seasonal = np.empty(0)
+def _theta_deseasonalized(y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """ThetaModel's seasonality test and additive decomposition: the adjusted series and one
+    season of the seasonal component (empty when the test finds no season)."""
     if m > 1:
         rho = _acf(y, m)
-        if n * rho[-1] ** 2 / np.sum(rho[:-1] ** 2) > _THETA_SEASONAL_LIMIT:
+        if len(y) * rho[-1] ** 2 / np.sum(rho[:-1] ** 2) > _THETA_SEASONAL_LIMIT:
             full = _seasonal_decompose_additive(y, m)
-            y, seasonal = y - full, full[:m]
+            return y - full, full[:m]
+    return y, np.empty(0)
+
+
+def theta_weight(y: np.ndarray, m: int) -> float:
+    """The SES weight :func:`theta` would estimate on ``y``."""
+    return ses_weight(_theta_deseasonalized(y, m)[0])[0]
+
+
+def theta(y: np.ndarray, m: int, h: int, weight: float | None = None) -> np.ndarray:
+    """The standard Theta method (theta = 2) with additive deseasonalisation when ``m > 1``;
+    ``weight`` fixes the SES weight instead of estimating it (:func:`theta_weight`)."""
+    n = len(y)
+    y, seasonal = _theta_deseasonalized(y, m)
     t = np.arange(n, dtype=float)
     design = np.c_[np.ones(n), t]
     b0 = np.linalg.lstsq(design, y, rcond=None)[0][1]
-    alpha, one_step = ses_weight(y)
+    if weight is None:
+        alpha, one_step = ses_weight(y)
+    else:
+        alpha, one_step = weight, float(_ses_levels(y, weight)[-1])
     steps = np.arange(h, dtype=float)
     if alpha > 0:
         steps += 1 / alpha - ((1 - alpha) ** n / alpha)

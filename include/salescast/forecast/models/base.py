@@ -54,6 +54,8 @@ class Model(ABC):
     window: ClassVar[int] = TRAIN_WINDOW  # periods before an origin that ``predict`` trains on
     intermittent_only: ClassVar[bool] = False  # only offered to intermittent series
     drivers: ClassVar[bool] = False  # reads ctx.regressors: only offered to series that have them
+    # only offered where a screening twin showed the drivers help (registry.drivers_helped)
+    screened: ClassVar[bool] = False
 
     def check(self, y: np.ndarray) -> None:  # noqa: B027 - most models take every series
         """Raise :class:`ModelSkipped` if the model cannot take this series at all."""

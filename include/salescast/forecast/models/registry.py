@@ -29,6 +29,20 @@ CANDIDATES: tuple[Model, ...] = (
     EtsDampedDrivers(),
     ThetaDrivers(),
 )
+# The AR models with drivers screen the series for the costlier smoothing twins (``screened``):
+# the AR regression and the twins' regression read the same drivers, so where the AR twins ran
+# and none beat its plain model in the backtest, the drivers carry no effect the twins could use.
+SCREENS: tuple[tuple[str, str], ...] = (("autoreg_drivers", "autoreg"), ("sdiff_ar_drivers", "sdiff_ar"))
+NOT_SCREENED = "drivers: no AR model with drivers beat its plain twin in the backtest"
+
+
+def screened_out(losses: dict[str, float]) -> bool:
+    """Whether the screening twins that ran on this series (``losses``: backtest loss by model)
+    all scored no better than their plain models; False when none of them ran."""
+    pairs = [(losses[twin], losses[plain]) for twin, plain in SCREENS if twin in losses and plain in losses]
+    return bool(pairs) and all(twin >= plain for twin, plain in pairs)
+
+
 # Built from the candidates' backtests of a series, in this order (a later one may read the earlier).
 ENSEMBLES: tuple[Ensemble, ...] = (Combination(), TopPool(3))
 FALLBACKS = (Zero(), RecentMean(), SeasonalNaiveBand())

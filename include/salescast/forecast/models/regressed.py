@@ -5,11 +5,13 @@ by least squares on the training window, how much each known-ahead driver moves 
 a constant and, for seasons up to :data:`MAX_ETS_SEASON`, one dummy per season position, so
 a weekday pattern is not taken for a promotion effect); the smoothing model then runs on the
 sales minus those effects, and the effects of the drivers' future values are added back to
-its forecast. The smoothing parameters are the plain model's, estimated on the same
+its forecast. Holt-Winters' parameters are the plain model's, estimated on the same
 training window (``Context.fits``; estimated here only when the plain model did not run): the
 drivers' effects are removed, not the series' level, trend and season the parameters describe,
 and estimating them again would double the cost of the smoothing models for every series with
-drivers. The backtest decides per series whether a twin beats its plain model.
+drivers. Theta estimates its weight at every origin; its twin estimates it once, on the net
+series before the first origin (``Theta(weight_once=True)``), for the same reason. The backtest
+decides per series whether a twin beats its plain model.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Regressed(Model):
     """``base`` on sales net of the drivers' estimated effects, plus their future effects."""
 
     drivers = True
+    screened = True
     base: Model
 
     def check(self, y: np.ndarray) -> None:
@@ -75,5 +78,5 @@ class EtsDampedDrivers(Regressed):
 
 class ThetaDrivers(Regressed):
     name = "theta_drivers"
-    base = Theta()
+    base = Theta(weight_once=True)
     window = Theta.window
