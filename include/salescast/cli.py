@@ -122,8 +122,7 @@ def _drivers_table(path: str, args: argparse.Namespace, history, config):  # noq
 
     if not args.drivers_mapping:
         return read_table(path, "drivers"), None
-    last = pd.to_datetime(history["date"], errors="coerce").max()
-    last_day = last + pd.tseries.frequencies.to_offset(config.freq) * config.horizon
+    last_day = config.horizon_end(pd.to_datetime(history["date"], errors="coerce").max())
     return read_mapped_drivers(path, args.drivers_mapping, history, last_day)
 
 

@@ -51,6 +51,13 @@ class ForecastConfig:
         """``windows``, raised so that windows x horizon >= MIN_RESIDUALS (e.g. 4 for h=7)."""
         return max(self.windows, -(-MIN_RESIDUALS // self.horizon))
 
+    def horizon_end(self, last: Any) -> Any:
+        """The last period the forecast covers (a pandas Timestamp), from the history's last
+        period ``last``: where known-ahead drivers must reach."""
+        import pandas as pd
+
+        return pd.Timestamp(last) + pd.tseries.frequencies.to_offset(self.freq) * self.horizon
+
     @property
     def quantile_columns(self) -> list[str]:
         return [quantile_column(q) for q in self.quantiles]

@@ -53,9 +53,7 @@ def drivers_as_of(lake: Lake, day: date, first_day: date, last_day: date, mappin
     on_run_date = day.isoformat() in asof
     if not frames:
         return AsOfDrivers(None, [], None, on_run_date)
-    rows = pd.concat(frames, ignore_index=True)
-    rows["date"] = pd.to_datetime(rows["date"])
-    rows = rows[(rows["date"] >= pd.Timestamp(first_day)) & (rows["date"] <= pd.Timestamp(last_day))]
+    rows = within(pd.concat(frames, ignore_index=True), first_day, last_day)
     latest = rows.sort_values("asof", kind="stable").drop_duplicates(KEY, keep="last")
     wide = wide_drivers(latest, mapping, first_day, last_day, day)
     if wide is None:
@@ -64,15 +62,19 @@ def drivers_as_of(lake: Lake, day: date, first_day: date, last_day: date, mappin
     return AsOfDrivers(wide, used, used[-1], on_run_date)
 
 
+def within(rows: pd.DataFrame, first_day: date, last_day: date) -> pd.DataFrame:
+    """Driver rows dated ``first_day..last_day`` (the run's history and horizon), dates as timestamps."""
+    rows = rows.assign(date=pd.to_datetime(rows["date"]))
+    return rows[(rows["date"] >= pd.Timestamp(first_day)) & (rows["date"] <= pd.Timestamp(last_day))]
+
+
 def wide_drivers(
     rows: pd.DataFrame, mapping: DriverMapping, first_day: date, last_day: date, day: date
 ) -> pd.DataFrame | None:
-    """One value per (date, store_id, item_id, driver) in ``rows`` -> the engine's wide table
-    over ``first_day..last_day`` with the mapping's rules: undeclared drivers out, past-only
-    drivers only up to ``day`` (the last day of history), ``absent`` rules applied. None when
-    nothing is left."""
-    rows = rows.assign(date=pd.to_datetime(rows["date"]))
-    rows = rows[(rows["date"] >= pd.Timestamp(first_day)) & (rows["date"] <= pd.Timestamp(last_day))]
+    """One value per (date, store_id, item_id, driver) in ``rows`` (dates within
+    ``first_day..last_day``: :func:`within`) -> the engine's wide table over those days with the
+    mapping's rules: undeclared drivers out, past-only drivers only up to ``day`` (the last day
+    of history), ``absent`` rules applied. None when nothing is left."""
     past_only = rows["driver"].isin(mapping.past_only) & (rows["date"] > pd.Timestamp(day))
     rows = rows[~past_only & rows["driver"].isin(list(mapping.drivers))]
     if rows.empty:

@@ -126,7 +126,7 @@ def read_mapped_drivers(
     import pandas as pd
 
     from salescast.driver_mapping import DriverMapping, MappingError
-    from salescast.forecast.drivers_asof import wide_drivers
+    from salescast.forecast.drivers_asof import wide_drivers, within
     from salescast.ingest.drivers import read_cells, validate_cells
     from salescast.ingest.parsing import UnreadableFile
 
@@ -151,5 +151,5 @@ def read_mapped_drivers(
     good, invalid = validate_cells(pd.concat(cells, ignore_index=True), mapping)
     dates = pd.to_datetime(history["date"], errors="coerce").dropna()
     first, last_history = dates.min().date(), dates.max().date()
-    wide = wide_drivers(good, mapping, first, last_day.date(), last_history)
+    wide = wide_drivers(within(good, first, last_day.date()), mapping, first, last_day.date(), last_history)
     return wide, pd.concat([*bad, invalid], ignore_index=True)

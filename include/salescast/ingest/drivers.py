@@ -204,6 +204,7 @@ def _suite_view(long: pd.DataFrame, mapping: DriverMapping) -> pd.DataFrame:
             "store_id": long["store_id"].map(lambda v: v.strip() if isinstance(v, str) and v.strip() else None),
             "item_id": long["item_id"].map(lambda v: v.strip() if isinstance(v, str) and v.strip() else None),
             "driver": long["driver"].astype(str),
+            "declared": [s is not None for s in specs],
             "value": values.where(np.isfinite(values)),
             "low": [s.low if s else np.nan for s in specs],
             "high": [s.high if s else np.nan for s in specs],

@@ -52,6 +52,9 @@ def test_bad_values_are_quarantined_with_reasons_and_the_rest_published(lake):
         assert fragment in reasons, fragment
     assert set(bad["run_id"]) == {"run-1"}
     assert bad["line_number"].dtype == "int64"
+    colour = bad.loc[bad["raw"].str.startswith("colour="), "reason"].tolist()
+    assert len(colour) == 1
+    assert "not a number" not in colour[0]  # one reason: the column is undeclared
     good = _published(lake, ASOF)
     assert sorted(map(tuple, good[["driver", "store_id", "item_id", "value"]].to_numpy().tolist())) == [
         ("price", "*", "*", 3.0), ("price", "S1", "I1", 2.5), ("promo", "S1", "I1", 0.0),
