@@ -59,6 +59,9 @@ RUN_DATASETS = {d.folder: d for d in (FORECASTS, METRICS, SAFETY_STOCK)}
 # With drivers on, a run also publishes the drivers it used (as of its run date, wide), so the
 # dashboard and an audit see exactly what the forecast saw.
 RUN_DRIVERS = Dataset("forecast_drivers", "run_date")
+# With drivers on, a run also publishes its history's days of unknown demand per series
+# (stock-outs, closures): the accuracy views leave them out, as the backtest does.
+CENSORED = Dataset("censored_days", "run_date")
 # A run's planner export (forecast.csv.gz and a QuickSight manifest, salescast.forecast.export),
 # committed with its tables; no part-0.parquet, so no SQL table reads it.
 EXPORTS = Dataset("exports", "run_date")
@@ -98,12 +101,14 @@ def json_bytes(payload: Any) -> bytes:
     return (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame, schema: Any = None) -> bytes:
+    """``frame`` as zstd Parquet; ``schema`` (a pyarrow schema) types columns an empty frame
+    cannot (pyarrow reads an empty object column as null)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
+    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), buffer, compression="zstd")
     return buffer.getvalue()
 
 
@@ -255,8 +260,8 @@ class Lake:
     def read_json(self, path: ObjectStoragePath) -> Any:
         return json.loads(path.read_bytes())
 
-    def write_parquet(self, path: ObjectStoragePath, frame: pd.DataFrame) -> None:
-        self.write_bytes(path, parquet_bytes(frame))
+    def write_parquet(self, path: ObjectStoragePath, frame: pd.DataFrame, schema: Any = None) -> None:
+        self.write_bytes(path, parquet_bytes(frame, schema))
 
     def read_parquet(self, path: ObjectStoragePath, columns: list[str] | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq

@@ -56,6 +56,7 @@ def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
     assert order[2:] == [
         "view_forecast_latest",
         "view_history_and_forecast",
+        "view_forecast_vs_actual",
         "view_forecast_accuracy",
         "view_safety_stock",
         "view_forecast_by_store",

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from salescast.ingest.pipeline import ingest_day
-from salescast.lake import DRIVERS, RUN_DRIVERS, Lake
+from salescast.lake import CENSORED, DRIVERS, RUN_DRIVERS, Lake
 from salescast.publish import DATA_FILE, is_published
 from tests.support.dags import run
 
@@ -69,6 +69,8 @@ def test_a_forecast_uses_the_drivers_known_on_its_day_and_a_backfill_reproduces_
     # decided on 2025-04-01, after the run day: the promotion moves from Thursday to Saturday
     _deliver(root, date(2025, 4, 1), [(thursday, "S1", "P", 0.0), (saturday, "S1", "P", 1.0)])
     _deliver(root, date(2025, 3, 25), [(thursday, "S9", "P", 1.0), (thursday, "S1", "NEW", 1.0)], "new.csv")
+    stock = pd.DataFrame({"date": ["2025-03-20", "2025-03-21"], "store_id": "S1", "item_id": "Q", "in_stock": 0.0})
+    stock.to_csv(root / "landing" / "drivers" / "2025-03-25" / "stock.csv", index=False)  # Q sold out two days
     for asof in (date(2025, 3, 25), date(2025, 3, 26), date(2025, 4, 1)):
         assert run("sales_drivers", asof).state == "success"
     assert is_published(lake.partition_dir(DRIVERS, date(2025, 3, 25)))
@@ -93,6 +95,11 @@ def test_a_forecast_uses_the_drivers_known_on_its_day_and_a_backfill_reproduces_
     metrics = lake.read_parquet(lake.run_dir("metrics", RUN_DAY) / DATA_FILE)
     chosen = metrics[metrics["chosen"]].set_index("item_id")
     assert "promo" in chosen.loc["P", "reason"]
+    assert chosen.loc["Q", "censored_days"] == 2
+    censored = lake.read_parquet(lake.partition_dir(CENSORED, RUN_DAY) / DATA_FILE)  # for the accuracy views
+    assert censored[["store_id", "item_id"]].drop_duplicates().values.tolist() == [["S1", "Q"]]
+    assert sorted(map(str, censored["date"])) == ["2025-03-20", "2025-03-21"]
+    assert set(censored["run_date"]) == {RUN_DAY}
 
     # a backfill of D a long time later, with the later delivery published, gives the same forecast
     first = forecasts.copy()

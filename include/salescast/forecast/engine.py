@@ -22,7 +22,7 @@ from salescast.forecast.calendar import holiday_matrix, period_holiday_matrix
 from salescast.forecast.config import ForecastConfig
 from salescast.forecast.driver_plan import DriverPlan, censored_days
 from salescast.forecast.panel import build_panel, partial_periods, target_dates
-from salescast.forecast.results import ForecastResult, assemble_result, merge_summaries
+from salescast.forecast.results import ForecastResult, assemble_result, censored_frame, merge_summaries
 from salescast.forecast.runner import forecast_rows
 
 __all__ = ["ForecastConfig", "ForecastInputError", "ForecastResult", "merge_summaries", "run_forecast"]
@@ -66,7 +66,8 @@ def run_forecast(
     if plan is not None and without is not None:
         summary.drivers = plan.summary(panel, rows, without)
     summary.dropped_partial_period = partial_periods(history, cfg.freq, end, known_days)
-    return ForecastResult(forecasts, metrics, stocks, summary.to_dict())
+    censored = censored_frame(panel.keys, panel.dates, panel.censored, rows)
+    return ForecastResult(forecasts, metrics, stocks, summary.to_dict(), censored)
 
 
 def _events(dates: pd.DatetimeIndex, cfg: ForecastConfig):

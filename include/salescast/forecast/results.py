@@ -22,12 +22,18 @@ from salescast.forecast.panel import target_dates
 BAKE_OFF = "bake_off"  # the summary's sums of each series' chosen model
 
 
+CENSORED_COLUMNS = ["store_id", "item_id", "date"]
+
+
 @dataclass
 class ForecastResult:
     forecasts: pd.DataFrame
     metrics: pd.DataFrame
     safety_stock: pd.DataFrame
     summary: dict[str, Any]  # RunSummary.to_dict()
+    # The history's periods of unknown demand (drivers: stock-outs, closures) per series, so the
+    # accuracy views leave them out as the backtest does; no rows without drivers.
+    censored: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CENSORED_COLUMNS))
 
 
 @dataclass
@@ -255,3 +261,20 @@ def assemble_result(outcomes: Sequence[SeriesOutcome], last: pd.Timestamp, cfg: 
         lead_time=cfg.lead_time,
     )
     return forecasts, pd.DataFrame(backtest.rows), stocks, summary
+
+
+def censored_frame(
+    keys: pd.DataFrame, dates: pd.DatetimeIndex, censored: np.ndarray | None, rows: Sequence[int]
+) -> pd.DataFrame:
+    """``store_id, item_id, date`` of each censored period of the series ``rows`` (panel order)."""
+    if censored is None:
+        return pd.DataFrame(columns=CENSORED_COLUMNS)
+    series, at = np.nonzero(censored[list(rows)])
+    picked = keys.iloc[np.asarray(rows, dtype=int)[series]]
+    return pd.DataFrame(
+        {
+            "store_id": picked["store_id"].to_numpy(),
+            "item_id": picked["item_id"].to_numpy(),
+            "date": dates[at].date,
+        }
+    )

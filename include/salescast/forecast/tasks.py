@@ -26,6 +26,7 @@ from salescast.forecast.export import stage_export
 from salescast.forecast.models.registry import MODEL_NAMES
 from salescast.forecast.shards import HISTORY_FILE, SeriesScan, scan_series, shard_folder, split_history
 from salescast.lake import (
+    CENSORED,
     DRIVERS,
     FORECASTS,
     RUN_DATASETS,
@@ -243,7 +244,7 @@ def _snapshot_drivers(
     from salescast.forecast.drivers_asof import drivers_as_of
 
     cfg = ForecastConfig.from_settings(settings)
-    last_day = (pd.Timestamp(day) + pd.tseries.frequencies.to_offset(cfg.freq) * cfg.horizon).date()
+    last_day = cfg.horizon_end(day).date()
     assert scan.first_day is not None  # plan refused an empty history before
     resolved = drivers_as_of(lake, day, scan.first_day, last_day, DriverMapping.load(settings.drivers_mapping))
     entry = resolved.to_summary()
@@ -313,6 +314,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
         ("forecasts", result.forecasts),
         ("metrics", result.metrics),
         ("safety_stock", result.safety_stock),
+        (CENSORED.folder, result.censored),
     ):
         lake.write_parquet(folder / f"{name}.parquet", frame)
     lake.write_json(folder / "summary.json", result.summary)
@@ -376,19 +378,38 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         files.append(Staged(str(staged), str(lake.run_dir(name, day) / DATA_FILE), manifest))
     files += stage_export(lake, day, run_id, combined["forecasts"], staging)  # the planners' CSV, same commit
     drivers_file = (plan.get("drivers") or {}).get("file")
-    if drivers_file:  # the drivers the run used, published with its tables
+    if drivers_file:  # the drivers the run used and the days they censored, published with its tables
         manifest = {"dataset": RUN_DRIVERS.folder, "run_date": ds, "run_id": run_id} | summary["drivers"]
         files.append(Staged(drivers_file, str(lake.partition_dir(RUN_DRIVERS, day) / DATA_FILE), manifest))
+        files.append(_stage_censored(lake, staging, shards, day, run_id))
     lake.write_json(staging / SUMMARY_FILE, summary)
     files.append(Staged(str(staging / SUMMARY_FILE), str(report_dir / SUMMARY_FILE)))
     commit(lake, _journal(lake, day), run_id, files)
     if not drivers_file:  # a re-run of D without drivers: no stale table of what an older run used
         lake.remove_tree(lake.partition_dir(RUN_DRIVERS, day))
+        lake.remove_tree(lake.partition_dir(CENSORED, day))
     lake.remove_tree(lake.staging_dir(FORECASTS, day))
     mean_wql = summary["backtest"]["bake_off"].get("mean_wql")
     # XCom is JSON: NaN (no backtest possible, e.g. only short series) is not, so it becomes null
     mean_wql = None if mean_wql is None or math.isnan(mean_wql) else float(mean_wql)
     return {k: summary[k] for k in ("series", "model_mix", "run_date")} | {"mean_wql": mean_wql}
+
+
+def _stage_censored(
+    lake: Lake, staging: ObjectStoragePath, shards: list[dict[str, Any]], day: date, run_id: str
+) -> Staged:
+    """The shards' censored days as one table of the run, staged for the commit."""
+    frames = [lake.read_parquet(lake.path(s["folder"]) / f"{CENSORED.folder}.parquet") for s in shards]
+    censored = pd.concat(frames, ignore_index=True).sort_values(["store_id", "item_id", "date"], kind="stable")
+    censored.insert(0, "run_date", day)
+    import pyarrow as pa
+
+    schema = pa.schema([("run_date", pa.date32()), ("store_id", pa.string()), ("item_id", pa.string()),
+                        ("date", pa.date32())])  # fmt: skip
+    staged = staging / f"{CENSORED.folder}.parquet"
+    lake.write_parquet(staged, censored.reset_index(drop=True), schema)
+    manifest = {"dataset": CENSORED.folder, "run_date": day.isoformat(), "run_id": run_id, "rows": len(censored)}
+    return Staged(str(staged), str(lake.partition_dir(CENSORED, day) / DATA_FILE), manifest)
 
 
 def run_summary(

@@ -1,21 +1,12 @@
 -- Each past run's forecasts against the actuals that arrived later, per run date and horizon step.
--- Only (store, target day) pairs with sales rows count: a day not published, or a store whose file
--- was missing that day, is unknown, not zero; a series of a delivering store with no row sold zero.
+-- Only rows with a known actual count (forecast_vs_actual: a day not published, or a store whose file
+-- was missing that day, is unknown, not zero; a series of a delivering store with no row sold zero).
 -- wQL[tau] = 2 * sum(tau * max(y - q, 0) + (1 - tau) * max(q - y, 0)) / sum(|y|), WAPE = sum(|y - p50|) / sum(|y|),
 -- bias = sum(p50 - y) / sum(y): above 0 the median over-forecasts, below 0 it under-forecasts; null when the
 -- actuals sum to 0 or less (net returns), where the ratio has no meaning.
 CREATE OR REPLACE VIEW {{ database }}.forecast_accuracy AS
-WITH days AS (
-  SELECT DISTINCT store_id, "date" FROM {{ database }}.sales_daily
-),
-actuals AS (
-  SELECT store_id, item_id, "date", SUM(units) AS units FROM {{ database }}.sales_daily GROUP BY store_id, item_id, "date"
-),
-joined AS (
-  SELECT f.run_date, f.horizon_step, f.p10, f.p50, f.p90, COALESCE(a.units, 0.0) AS y
-  FROM {{ database }}.forecasts AS f
-  JOIN days AS d ON f.store_id = d.store_id AND f."date" = d."date"
-  LEFT JOIN actuals AS a ON a.store_id = f.store_id AND a.item_id = f.item_id AND a."date" = f."date"
+WITH joined AS (
+  SELECT run_date, horizon_step, p10, p50, p90, actual AS y FROM {{ database }}.forecast_vs_actual WHERE actual IS NOT NULL
 )
 SELECT
   run_date,

@@ -132,10 +132,12 @@ def test_athena_sql_renders_from_the_same_files():
 @pytest.mark.parametrize(
     ("view", "reads", "columns"),
     [
-        ("forecast_accuracy", {"forecasts", "sales_daily"},
+        ("forecast_accuracy", {"forecast_vs_actual"},
          ["run_date", "horizon_step", "points", "abs_actual", "wql_p10", "wql_p50", "wql_p90", "wape", "coverage",
           "bias"]),
-        ("forecast_by_store", {"forecasts", "sales_daily"},
+        ("forecast_vs_actual", {"forecasts", "sales_daily", "censored_days"},
+         ["run_date", "store_id", "item_id", "date", "horizon_step", "p10", "p50", "p90", "actual"]),
+        ("forecast_by_store", {"forecast_vs_actual"},
          ["run_date", "store_id", "date", "horizon_step", "series", "sum_p50", "actual"]),
         ("forecast_total", {"forecast_by_store"},
          ["run_date", "date", "horizon_step", "stores", "stores_reported", "series", "sum_p50", "actual"]),
@@ -158,7 +160,7 @@ def test_athena_views_are_valid_athena_sql_with_their_columns(view, reads, colum
     assert statement.expression.named_selects == columns
     if view == "forecast_accuracy":
         assert "CASE WHEN SUM(y) > 0 THEN SUM(p50 - y) / SUM(y) END AS bias" in sql
-    else:  # sums of the median only: no quantile of a total is a sum of quantiles
+    elif view != "forecast_vs_actual":  # sums of the median only: no quantile of a total is a sum of quantiles
         assert "p10" not in statement.expression.sql()
         assert "p90" not in statement.expression.sql()
 
@@ -248,8 +250,32 @@ def test_unsafe_values_never_reach_sql(call, message):
 
 def test_tables_cover_every_published_dataset():
     from salescast.forecast.tasks import DATASETS  # the three datasets the forecast DAG publishes
+    from salescast.lake import CENSORED  # and, with drivers, the days they censored
 
-    assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS}
+    assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS, CENSORED.folder}
+
+
+def test_censored_days_of_the_newest_run_are_unknown_demand_not_misses(tmp_path):
+    """A stock-out day is left out of forecast_vs_actual (so of accuracy and totals), as the
+    backtest leaves it out; an older run's verdict is replaced by the newest run's."""
+    hierarchy_lake(tmp_path / "lake")
+    censored = {"2025-02-28": [("S1", "B", "2025-03-03")], "2025-03-01": [("S1", "A", "2025-03-02")]}
+    for run_date, rows in censored.items():
+        frame = pd.DataFrame(rows, columns=["store_id", "item_id", "date"])
+        write(tmp_path / "lake", "censored_days", "run_date", run_date,
+              frame.assign(run_date=d(run_date), date=frame["date"].map(d)))  # fmt: skip
+    warehouse = tmp_path / "w.duckdb"
+    counts = catalog.refresh_duckdb(Lake(str(tmp_path / "lake")), warehouse)
+    assert counts["censored_days"] == 2
+    rows = query(warehouse, "SELECT store_id, item_id, CAST(date AS VARCHAR) AS date, actual FROM forecast_vs_actual")
+    actual = {(r.store_id, r.item_id, r.date): r.actual for r in rows.itertuples(index=False)}
+    assert pd.isna(actual[("S1", "A", "2025-03-02")])  # out of stock: unknown, not zero sales
+    assert actual[("S1", "B", "2025-03-03")] == 5.0  # only an older run said so
+    step1 = query(warehouse, "SELECT points, bias FROM forecast_accuracy WHERE horizon_step = 1").iloc[0]
+    assert step1["points"] == 3
+    assert step1["bias"] == pytest.approx((6 + 7 + 1.5 - 10) / 10)
+    store = query(warehouse, "SELECT actual FROM forecast_by_store WHERE store_id = 'S1' AND date = '2025-03-02'")
+    assert pd.isna(store["actual"].iloc[0])  # A's demand unknown: so is S1's total (B's 4 alone would look low)
 
 
 def test_a_partition_without_success_marker_stays_out_of_the_views(lake_path, tmp_path):

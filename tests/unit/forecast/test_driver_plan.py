@@ -200,6 +200,10 @@ def test_a_stock_out_longer_than_the_backtest_forecasts_the_demand_seen_before_i
     assert chosen.loc["I1", "reason"] == "every backtest period is censored (unknown demand)"
     assert chosen.loc["I1", "censored_days"] == 40
     assert (result.safety_stock["safety_stock"] > 0).all()
+    # the days themselves, for the accuracy views (censored_days table)
+    assert result.censored[["store_id", "item_id"]].drop_duplicates().values.tolist() == [["S1", "I1"]]
+    assert sorted(result.censored["date"]) == sorted(d.date() for d in history.loc[gone, "date"].unique())
+    assert run_forecast(history, ForecastConfig(horizon=H)).censored.empty  # no drivers: nothing censored
 
 
 def test_shards_with_drivers_merge_into_the_unsharded_summary():
