@@ -21,6 +21,7 @@ it (:mod:`salescast.forecast.items_asof`).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -39,6 +40,7 @@ from salescast.ingest.pipeline import ArchivedFile, archive_raw, replace_quarant
 from salescast.item_master import (
     FEED,
     ITEM_COLUMNS,
+    ITEMS_KIND,
     LISTING_COLUMNS,
     LISTINGS_KIND,
     LISTINGS_PREFIX,
@@ -149,8 +151,6 @@ def publish_delivery(
 def _parquet(frame: pd.DataFrame) -> bytes:
     """A curated table as Parquet: days as date32, everything else as strings even when empty
     or all null, so every partition of a dataset has one schema (an empty one included)."""
-    import io
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -170,7 +170,7 @@ def read_delivery(lake: Lake, day: date, archived: list[ArchivedFile], work: Pat
     """The archived files' records by kind (text, as written), and what is bad before any
     rule runs (unreadable files, malformed records, cells of unknown columns); counts into ``result``."""
     copies = lake.local_copies([lake.raw_dir(day, FEED) / a.raw for a in archived], work / "raw")
-    kinds: dict[str, list[pd.DataFrame]] = {"items": [], LISTINGS_KIND: []}
+    kinds: dict[str, list[pd.DataFrame]] = {ITEMS_KIND: [], LISTINGS_KIND: []}
     bad = []
     for item, local in zip(archived, copies, strict=True):
         kind = file_kind(item.raw)
@@ -187,7 +187,7 @@ def read_delivery(lake: Lake, day: date, archived: list[ArchivedFile], work: Pat
         bad.append(problems)
         result.records += len(records) + len(problems)
     return Delivery(
-        _records(kinds["items"], ITEM_COLUMNS), _records(kinds[LISTINGS_KIND], LISTING_COLUMNS), _frames(bad)
+        _records(kinds[ITEMS_KIND], ITEM_COLUMNS), _records(kinds[LISTINGS_KIND], LISTING_COLUMNS), _frames(bad)
     )
 
 
