@@ -231,6 +231,8 @@ class Settings:
     drivers_mapping: str | None = None
     # how long after the end of day D the forecast for D waits for the drivers as of D
     drivers_settle_seconds: int = 2 * 3600
+    # how long after the end of day D the items DAG waits for an item master delivery as of D
+    items_settle_seconds: int = 2 * 3600
 
     # long on purpose: one line per setting, each validated where it is read
     @classmethod
@@ -295,6 +297,7 @@ class Settings:
             ingest_memory_mb=_int("SALESCAST_INGEST_MEMORY_MB", DEFAULT_INGEST_MEMORY_MB, 64, 1_048_576),
             drivers_mapping=_drivers_mapping("SALESCAST_DRIVERS_MAPPING"),
             drivers_settle_seconds=_int("SALESCAST_DRIVERS_SETTLE_SECONDS", 2 * 3600, 0, 7 * 86_400),
+            items_settle_seconds=_int("SALESCAST_ITEMS_SETTLE_SECONDS", 2 * 3600, 0, 7 * 86_400),
         )
         _check_horizon(settings)
         return settings

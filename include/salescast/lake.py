@@ -51,6 +51,10 @@ class Dataset:
 
 SALES_DAILY = Dataset("curated/sales_daily", "dt")
 DRIVERS = Dataset("curated/drivers", "asof")  # one partition per as-of day: what was known that day
+# the item master and the planned store listings, each delivery published under its as-of day
+# (both partitions of a day in one commit: salescast.ingest.items)
+ITEMS = Dataset("curated/items", "asof")
+ITEM_LISTINGS = Dataset("curated/item_listings", "asof")
 FORECASTS = Dataset("forecasts", "run_date")
 METRICS = Dataset("metrics", "run_date")
 SAFETY_STOCK = Dataset("safety_stock", "run_date")
@@ -137,7 +141,7 @@ class Lake:
 
     # ---- layout -------------------------------------------------------------------
     # ``feed``: what sources deliver, each in its own folders: "sales" (by sales day) or
-    # "drivers" (by the day the values were known, their as-of day)
+    # "drivers" or "items" (by the day the values were known, their as-of day)
     def landing_dir(self, day: date, feed: str = "sales") -> ObjectStoragePath:
         return self.root / "landing" / feed / day.isoformat()
 

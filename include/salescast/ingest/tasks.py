@@ -129,3 +129,41 @@ def ingest_drivers(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
     except DriversRejected as error:
         raise AirflowFailException(str(error)) from error
     return result.to_dict()
+
+
+def items_readiness(ds: str, now: datetime | None = None) -> tuple[bool, list[str], str]:
+    """One look at ``landing/items/D/`` (the ``wait_for_items`` sensor): done with its files once
+    they are complete (the sales ready rule), or done with none once
+    ``SALESCAST_ITEMS_SETTLE_SECONDS`` after the end of D have passed: the item master comes
+    when planners change it, so a day without a delivery is normal and a backfill does not wait."""
+    from salescast.driver_mapping import settle_time
+    from salescast.item_master import FEED
+
+    settings = Settings.from_env()
+    lake, day = Lake.from_settings(settings), partition_day(ds)
+    readiness = check_landing_ready(lake, day, settings.landing_settle_seconds, feed=FEED)
+    if readiness.ready:
+        return True, readiness.files, readiness.detail
+    settled = settle_time(day, settings.items_settle_seconds)
+    if (now or datetime.now(UTC)) >= settled and not readiness.files:
+        return True, [], f"no item master delivered as of {ds} by {settled:%Y-%m-%d %H:%M} UTC: nothing to ingest"
+    return False, readiness.files, f"{readiness.detail}; waiting until ready"
+
+
+def ingest_items(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
+    """Archive, validate, quarantine and publish the item master as of D (``files``: what the
+    sensor judged complete; none: no delivery, nothing published)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from salescast.ingest.items import ItemsRejected, ingest_items_day
+
+    if not files:
+        return {"asof": ds, "published_items": 0, "published_listings": 0, "files": []}
+    settings = Settings.from_env()
+    try:
+        result = ingest_items_day(
+            Lake.from_settings(settings), partition_day(ds), run_id, settings.max_bad_row_fraction, files
+        )
+    except ItemsRejected as error:
+        raise AirflowFailException(str(error)) from error
+    return result.to_dict()
