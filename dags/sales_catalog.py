@@ -1,7 +1,7 @@
 """
 ### sales_catalog
 
-Runs when `sales_ingest` or `sales_forecast` publishes (Asset events), or for a date with
+Runs when `sales_ingest`, `sales_forecast` or `sales_items` publishes (Asset events), or for a date with
 `make run DAG=sales_catalog DATE=D`. Makes the lake queryable with the SQL in
 `include/sql/`:
 
@@ -23,14 +23,14 @@ from airflow.sdk import dag, get_current_context, task
 from salescast.config import Settings
 from salescast.ops import defaults
 from salescast.ops.alerts import notify_dag_failure
-from salescast.ops.assets import FORECASTS, SALES_DAILY
+from salescast.ops.assets import FORECASTS, ITEMS, SALES_DAILY
 
 settings = Settings.from_env()
 
 
 @dag(
     dag_id="sales_catalog",
-    schedule=(SALES_DAILY | FORECASTS),
+    schedule=(SALES_DAILY | FORECASTS | ITEMS),
     start_date=defaults.start_date(settings),
     catchup=False,
     max_active_runs=1,

@@ -61,6 +61,8 @@ def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
         "view_safety_stock",
         "view_forecast_by_store",
         "view_forecast_total",
+        "view_item_master_latest",
+        "view_forecast_by_category",
         "smoke_count_rows",
     ]
     for task_id in order[2:]:

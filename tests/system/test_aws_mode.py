@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from salescast.catalog.sql import TABLES
 from salescast.ingest.pipeline import ingest_day
 from salescast.lake import Lake
 from salescast.publish import DATA_FILE
@@ -153,7 +154,7 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):  
 
     assert glue.get_database(Name="salescast_it")["Database"]["Name"] == "salescast_it"
     tables = {t["Name"] for t in glue.get_tables(DatabaseName="salescast_it")["TableList"]}
-    assert tables == {"sales_daily", "forecasts", "forecast_metrics", "safety_stock_runs", "censored_days"}
+    assert tables == {t.name for t in TABLES}  # sales_daily, the run tables, censored_days, item_master
     for table, key_days in (("sales_daily", DAG_DAYS), ("forecasts", DAG_DAYS), ("safety_stock_runs", DAG_DAYS)):
         parts = glue.get_partitions(DatabaseName="salescast_it", TableName=table)["Partitions"]
         assert sorted(p["Values"][0] for p in parts) == [d.isoformat() for d in key_days]
@@ -167,7 +168,7 @@ def test_pipeline_on_s3_glue_and_athena_matches_local_mode(aws_env, tmp_path):  
     queries = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
     views = [q for q in queries if q.lstrip().startswith("--") or "CREATE OR REPLACE VIEW" in q]
     views_sent = ("forecast_latest", "history_and_forecast", "forecast_vs_actual", "forecast_accuracy", "safety_stock",
-                  "forecast_by_store", "forecast_total")  # fmt: skip
+                  "forecast_by_store", "forecast_total", "item_master_latest", "forecast_by_category")  # fmt: skip
     for view in views_sent:
         assert sum(f"CREATE OR REPLACE VIEW salescast_it.{view} AS" in q for q in views) == 3  # 3 catalog runs
     assert all("END AS bias" in q for q in views if "VIEW salescast_it.forecast_accuracy AS" in q)

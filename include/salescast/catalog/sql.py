@@ -19,7 +19,7 @@ from typing import Any
 
 from salescast.config import SQL_DIR
 from salescast.contracts import sql_identifier_ok
-from salescast.lake import CENSORED, FORECASTS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
+from salescast.lake import CENSORED, FORECASTS, ITEMS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
 _LOCATION = re.compile(r"\A(s3://[a-z0-9.\-]{3,63}(/[A-Za-z0-9_.\-=/]*)?|/[A-Za-z0-9_.\-=/ ]*)\Z")
 
@@ -50,6 +50,7 @@ TABLES = (
     Table("forecast_metrics", METRICS),
     Table("safety_stock_runs", SAFETY_STOCK),
     Table("censored_days", CENSORED),
+    Table("item_master", ITEMS),
 )
 # Creation order matters: a view can only name views created before it.
 VIEWS = (
@@ -60,6 +61,8 @@ VIEWS = (
     "safety_stock",
     "forecast_by_store",
     "forecast_total",
+    "item_master_latest",
+    "forecast_by_category",
 )
 
 

@@ -21,7 +21,7 @@ def days_from_context(context: dict[str, Any]) -> list[str]:
     for events in (context.get("triggering_asset_events") or {}).values():
         for event in events:
             extra = getattr(event, "extra", None) or {}
-            for key in ("dt", "run_date"):
+            for key in ("dt", "run_date", "asof"):
                 if extra.get(key):
                     days.add(catalog.partition_value(extra[key]))
     if context.get("ds"):

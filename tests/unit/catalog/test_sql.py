@@ -141,6 +141,10 @@ def test_athena_sql_renders_from_the_same_files():
          ["run_date", "store_id", "date", "horizon_step", "series", "sum_p50", "actual"]),
         ("forecast_total", {"forecast_by_store"},
          ["run_date", "date", "horizon_step", "stores", "stores_reported", "series", "sum_p50", "actual"]),
+        ("item_master_latest", {"item_master"},
+         ["item_id", "category", "subcategory", "brand", "launch_date", "status", "analog_item_id", "asof"]),
+        ("forecast_by_category", {"forecast_vs_actual", "item_master_latest"},
+         ["run_date", "category", "date", "horizon_step", "series", "sum_p50", "actual"]),
     ],
 )  # fmt: skip
 def test_athena_views_are_valid_athena_sql_with_their_columns(view, reads, columns):
@@ -160,7 +164,7 @@ def test_athena_views_are_valid_athena_sql_with_their_columns(view, reads, colum
     assert statement.expression.named_selects == columns
     if view == "forecast_accuracy":
         assert "CASE WHEN SUM(y) > 0 THEN SUM(p50 - y) / SUM(y) END AS bias" in sql
-    elif view != "forecast_vs_actual":  # sums of the median only: no quantile of a total is a sum of quantiles
+    elif view not in ("forecast_vs_actual", "item_master_latest"):  # totals: sums of the median only
         assert "p10" not in statement.expression.sql()
         assert "p90" not in statement.expression.sql()
 
@@ -250,9 +254,39 @@ def test_unsafe_values_never_reach_sql(call, message):
 
 def test_tables_cover_every_published_dataset():
     from salescast.forecast.tasks import DATASETS  # the three datasets the forecast DAG publishes
-    from salescast.lake import CENSORED  # and, with drivers, the days they censored
+    from salescast.lake import CENSORED, ITEMS  # with drivers, the days they censored; the item master
 
-    assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS, CENSORED.folder}
+    assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS, CENSORED.folder, ITEMS.folder}
+
+
+def test_category_totals_add_up_to_the_total_with_each_items_newest_category(tmp_path):
+    """forecast_by_category sums the run's series per category (the item master's newest row
+    per item); the categories add up to forecast_total; an unlisted item has category null."""
+    hierarchy_lake(tmp_path / "lake")
+    masters = {"2025-02-01": [("A", "food"), ("B", "food"), ("C", "home")], "2025-02-20": [("B", "drinks")]}
+    for asof, rows in masters.items():
+        frame = pd.DataFrame([{"item_id": i, "category": c, "subcategory": c, "brand": "x", "status": "active",
+                               "launch_date": d("2024-01-01"), "analog_item_id": None, "source_file": "items.csv"}
+                              for i, c in rows])  # fmt: skip
+        write(tmp_path / "lake", "curated/items", "asof", asof, frame.assign(asof=d(asof)))
+    (tmp_path / "lake/forecasts/run_date=2025-03-01/part-0.parquet").rename(tmp_path / "f.parquet")
+    forecasts = pd.read_parquet(tmp_path / "f.parquet")
+    extra = forecasts[forecasts["item_id"] == "C"].assign(item_id="Z")  # an item the master does not list
+    pd.concat([forecasts, extra]).to_parquet(tmp_path / "lake/forecasts/run_date=2025-03-01/part-0.parquet")
+    warehouse = tmp_path / "w.duckdb"
+    counts = catalog.refresh_duckdb(Lake(str(tmp_path / "lake")), warehouse)
+    assert (counts["item_master"], counts["item_master_latest"]) == (4, 3)
+    latest = query(warehouse, "SELECT item_id, category FROM item_master_latest ORDER BY item_id")
+    assert latest.values.tolist() == [["A", "food"], ["B", "drinks"], ["C", "home"]]  # B's newer row wins
+    cats = query(warehouse, "SELECT category, CAST(date AS VARCHAR) AS date, series, sum_p50, actual "
+                            "FROM forecast_by_category ORDER BY date, category NULLS LAST")  # fmt: skip
+    day1 = cats[cats["date"] == "2025-03-02"].set_index(cats.loc[cats["date"] == "2025-03-02", "category"].fillna("-"))
+    assert day1["series"].to_dict() == {"drinks": 1, "food": 2, "home": 1, "-": 1}
+    assert day1.loc["food", "sum_p50"] == pytest.approx(3 + 7)  # S1/A 2+1, S2/A 6+1
+    assert day1.loc["food", "actual"] == pytest.approx(0 + 7)  # S1 sold no A that day, S2 sold 7
+    total = query(warehouse, "SELECT CAST(date AS VARCHAR) AS date, sum_p50 FROM forecast_total ORDER BY date")
+    by_day = cats.groupby("date")["sum_p50"].sum()
+    assert by_day.tolist() == pytest.approx(total["sum_p50"].tolist())  # the categories add up to the total
 
 
 def test_censored_days_of_the_newest_run_are_unknown_demand_not_misses(tmp_path):
