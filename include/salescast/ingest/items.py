@@ -21,7 +21,6 @@ it (:mod:`salescast.forecast.items_asof`).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -152,15 +151,11 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     """A curated table as Parquet: days as date32, everything else as strings even when empty
     or all null, so every partition of a dataset has one schema (an empty one included)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     dates = ("asof", "launch_date", "list_date")
     fields = [pa.field(name, pa.date32() if name in dates else pa.string()) for name in frame.columns]
     frame = frame.assign(**{f.name: pd.to_datetime(frame[f.name]).dt.date for f in fields if f.type == pa.date32()})
-    table = pa.Table.from_pandas(frame, schema=pa.schema(fields), preserve_index=False)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    return buffer.getvalue()
+    return parquet_bytes(frame, pa.schema(fields))
 
 
 # ---- reading ----------------------------------------------------------------------------------
