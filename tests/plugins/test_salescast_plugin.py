@@ -758,6 +758,66 @@ def test_a_10000_character_value_keeps_the_run_tab_within_the_window(airflow, ho
     assert any(WIDE in t for t in titles)
 
 
+# ---- the Forecasts page in Chromium: download and bias ----------------------------------------------
+
+
+LINK = "() => { const a = document.getElementById('download'); return a.hidden ? null : a.getAttribute('href'); }"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium: make chromium")
+def test_the_download_button_follows_the_search_and_the_shown_run(airflow, built):
+    """The link is the shown run's (the latest until another is picked) with the search's store
+    and item; a run without an export shows why instead of a link. Bias on the accuracy panel:
+    the API's values, the sign explained. (Chromium cancels a download answered by a routed
+    request, microsoft/playwright#28253: the click itself is tested on a real api-server in
+    tests/system/test_airflow_ui.py.)"""
+    from playwright.sync_api import sync_playwright
+
+    earlier = TASK_RUNS[0].isoformat()
+    marker = built.root / "exports" / f"run_date={LAST}" / "_SUCCESS"
+    saved = marker.read_bytes()
+    with sync_playwright() as playwright:
+        browser, page = browser_page(playwright, airflow)
+        try:
+            marker.unlink()  # the latest run as if published before exports
+            page.goto("http://localhost:8080/salescast/forecasts", wait_until="load")
+            page.locator("#download-what").filter(has_text="has no export").wait_for(timeout=60_000)
+            assert page.evaluate(LINK) is None
+            marker.write_bytes(saved)
+            page.reload(wait_until="load")
+            page.wait_for_function(f"() => ({LINK})() === '/salescast/api/forecasts.csv?run_date={LAST}'")
+            page.fill("#search input[name='store']", "s02")
+            page.fill("#search input[name='item']", "3")
+            page.wait_for_function("() => document.querySelectorAll('#series-table tbody tr.pick').length === 1")
+            page.locator("#series-table tbody tr.pick").first.click()
+            page.wait_for_function("() => document.getElementById('run-date').options.length > 1")
+            page.select_option("#run-date", earlier)
+            href = f"/salescast/api/forecasts.csv?run_date={earlier}&store=s02&item=3"
+            page.wait_for_function(f"() => ({LINK})() === '{href}'")
+            described = page.locator("#download-what").inner_text()
+            assert page.locator("#download").get_attribute("download") == ""  # saved, not opened
+            page.select_option("#accuracy-metric", "bias")
+            page.locator("#bias-legend").wait_for(state="visible")
+            legend = page.locator("#bias-legend").inner_text()
+            shown = page.evaluate("() => document.getElementById('accuracy-runs').data[0].y")
+            latest_line = page.locator("#accuracy-latest").inner_text()
+        finally:
+            marker.write_bytes(saved)
+            browser.close()
+    assert described == f"run {earlier}, store \u201cs02\u201d, item \u201c3\u201d"
+    download = get(airflow, airflow.as_browser("viewer"), href)  # what the link fetches, with the UI's cookie
+    assert download.headers["content-disposition"] == f'attachment; filename="forecast_{earlier}_store-s02_item-3.csv"'
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert {(r["store_id"], r["item_id"]) for r in rows} == {("S02", "I0003")}
+    assert len(rows) == 7  # the run's 7 days
+    assert "Above 0 the forecasts ran high" in legend
+    runs = get(airflow, airflow.as_user("viewer"), "/salescast/api/accuracy").json()["runs"]
+    assert shown == pytest.approx([r["bias"] for r in runs])
+    assert "bias " in latest_line
+    assert latest_line.endswith(("(ran high)", "(ran low)", "0.0%"))
+
+
 # ---- demand drivers on the series chart ----------------------------------------------------------
 
 
