@@ -16,10 +16,9 @@ import csv
 import gzip
 import io
 import re
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -78,7 +77,7 @@ def _rows(handle: IO[bytes], text: IO[str], columns: list[str], chosen: Mapping[
     """The header and the matching rows; closes the file when done or abandoned."""
     try:
         yield csv_header(columns)
-        types = defaultdict(lambda: str, {c: t for c, t in NUMBERS.items() if c in columns})
+        types: dict[str, Any] = {c: NUMBERS.get(c, str) for c in columns}
         with pd.read_csv(
             text, names=columns, header=None, dtype=types, keep_default_na=False,
             na_values={c: [""] for c in NUMBERS if c in columns}, chunksize=CHUNK_ROWS,
