@@ -32,9 +32,3 @@ def series_mask(stores: pd.Series, items: pd.Series, chosen: Mapping[str, str | 
     if chosen.get("q"):
         mask &= _contains(stores, str(chosen["q"])) | _contains(items, str(chosen["q"]))
     return mask
-
-
-def describe(chosen: Mapping[str, str | None]) -> str:
-    """The filters as a short phrase (``store "S01", item "I0"``), or ``all series``."""
-    given = [f'{name} "{chosen[name]}"' for name in FIELDS if chosen.get(name)]
-    return ", ".join(given) or "all series"
