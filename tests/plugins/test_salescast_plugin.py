@@ -766,7 +766,7 @@ LINK = "() => { const a = document.getElementById('download'); return a.hidden ?
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium: make chromium")
-def test_the_download_button_follows_the_search_and_the_shown_run(airflow, built):
+def test_the_download_button_follows_the_search_and_the_shown_run(airflow, built, monkeypatch):
     """The link is the shown run's (the latest until another is picked) with the search's store
     and item; a run without an export shows why instead of a link. Bias on the accuracy panel:
     the API's values, the sign explained. (Chromium cancels a download answered by a routed
@@ -774,6 +774,7 @@ def test_the_download_button_follows_the_search_and_the_shown_run(airflow, built
     tests/system/test_airflow_ui.py.)"""
     from playwright.sync_api import sync_playwright
 
+    monkeypatch.setenv("SALESCAST_LAKE_URI", built.lake.uri)  # the module's other lakes may be set later
     earlier = TASK_RUNS[0].isoformat()
     marker = built.root / "exports" / f"run_date={LAST}" / "_SUCCESS"
     saved = marker.read_bytes()
