@@ -9,12 +9,17 @@ catalog completes. The lake must equal a day-by-day run of the same input. Then 
 for yesterday arrives: backfilling the last three days with reprocessing refreshes yesterday
 and leaves the unchanged days exactly as they were. The first backfilled day gets one
 unparseable row. Last, the browser: log in, the DAG grid, then the dashboard plugin: Forecasts
-from the navigation (a series' chart traces against the lake's Parquet), a forecast run's tab,
-the first backfilled day's ingest tab (its quarantined row, the CSV download against the lake).
+from the navigation (a series' chart traces against the lake's Parquet, the download button for
+the search's store against the run's export and Parquet, bias on the accuracy panel), a forecast
+run's tab, the first backfilled day's ingest tab (its quarantined row, the CSV download against
+the lake).
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import os
 import re
 import shutil
@@ -354,6 +359,35 @@ def check_forecasts_page(page, stack, lake: Lake) -> None:
     for column, trace in band.items():
         assert trace["x"] == [str(d)[:10] for d in mine["date"]], column
         assert all(abs(a - b) < 1e-9 for a, b in zip(trace["y"], mine[column], strict=True)), column
+    frame.locator("#accuracy-latest").filter(has_text=" · bias ").wait_for()  # bias next to wQL, WAPE, coverage
+    check_download(page, frame, lake, store, run_dates[-1], forecasts)
+
+
+def check_download(page, frame, lake: Lake, store: str, run_date: str, forecasts: pd.DataFrame) -> None:
+    """Search for the picked series' store, click the download button: the file is the shown
+    run's export (read here from the lake) for the series the search lists, its numbers the
+    run's Parquet."""
+    from salescast.forecast.export import COLUMNS
+
+    frame.locator("#search input[name='store']").fill(store)
+    link = frame.locator("#download")
+    frame.locator("#download-what").filter(has_text=f"run {run_date}, store \u201c{store}\u201d").wait_for()
+    assert link.get_attribute("href").endswith(f"/api/forecasts.csv?run_date={run_date}&store={quote(store)}")
+    with page.expect_download(timeout=UI_TIMEOUT) as download:
+        link.click()
+    assert download.value.suggested_filename == f"forecast_{run_date}_store-{store}.csv"
+    header, *rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert header == COLUMNS
+    got = [dict(zip(header, row, strict=True)) for row in rows]
+    export = Path(lake.root.path, "exports", f"run_date={run_date}", "forecast.csv.gz")
+    listed = [r for r in csv.DictReader(io.StringIO(gzip.decompress(export.read_bytes()).decode("utf-8")))
+              if store.lower() in r["store_id"].lower()]  # fmt: skip
+    assert len(got) == len(listed) > 0
+    assert got == listed
+    p50 = {(r.store_id, r.item_id, str(r.date)[:10]): r.p50 for r in forecasts.itertuples()}
+    assert all(float(r["statistical_p50"]) == p50[(r["store_id"], r["item_id"], r["date"])] for r in got)
+    assert sum(r.store_id == store for r in forecasts.itertuples()) == len(got)
+    page.screenshot(path=str(ARTIFACTS / "forecasts_download.png"))
 
 
 def open_run_tab(page, stack, dag_id: str, run_id: str):

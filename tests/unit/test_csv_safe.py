@@ -55,3 +55,21 @@ def test_numeric_columns_stay_numbers_and_text_that_looks_like_a_number_is_escap
     frame = pd.DataFrame({"units": [-3.0, 2.5], "count": pd.array([-1, None], dtype="Int64"), "text": ["-3", "\r=1"]})
     text = "".join(csv_chunks(frame))
     assert cells(text)[1:] == [["-3.0", "-1", "'-3"], ["2.5", "", "'\r=1"]]
+
+
+def test_an_escaped_cell_reads_back_as_it_was_and_escaping_twice_changes_nothing():
+    from salescast.csv_safe import original_cell, safe_cell
+
+    for value in ("=1+1", "+x", "-3", "@SUM(A1)", "\tx", "plain", "'quoted", "'", "", 3.5, None):
+        assert original_cell(safe_cell(value)) == value
+        assert safe_cell(safe_cell(value)) == safe_cell(value)
+
+
+def test_a_header_and_rows_streamed_apart_are_the_csv_of_the_whole_frame():
+    import pandas as pd
+
+    from salescast.csv_safe import csv_header, csv_rows
+
+    frame = pd.DataFrame({"=a": ["x", "=y", "z"], "n": [1, 2, 3]})
+    parts = [csv_header(frame.columns), *csv_rows(frame.iloc[:2]), *csv_rows(frame.iloc[2:])]
+    assert "".join(parts) == "".join(csv_chunks(frame)) == '"\'=a","n"\n"x",1\n"\'=y",2\n"z",3\n'

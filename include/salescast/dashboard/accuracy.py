@@ -5,7 +5,8 @@ Same rules as the view: only (store, target day) pairs with ``sales_daily`` rows
 not published, or a store whose file was missing, is unknown, not zero), a series of a
 delivering store with no row on such a day sold zero, wQL[t] = 2 * sum(pinball loss) / sum(|y|) and
 WAPE = sum(|y - p50|) / sum(|y|) (null when sum(|y|) is 0), coverage = share of actuals
-within [p10, p90]. Sums are kept per run and step so totals over steps stay exact.
+within [p10, p90], bias = sum(p50 - y) / sum(y) (above 0 the forecasts ran high; null when
+sum(y) <= 0). Sums are kept per run and step so totals over steps stay exact.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ import pandas as pd
 from salescast.contracts import CATALOG_QUANTILE_COLUMNS, CATALOG_QUANTILES
 
 QUANTILES = dict(zip(CATALOG_QUANTILE_COLUMNS, CATALOG_QUANTILES, strict=True))  # p10, p50, p90
-SUMS = ["points", "abs_actual", "ql_p10", "ql_p50", "ql_p90", "abs_error", "covered"]
+SUMS = ["points", "abs_actual", "ql_p10", "ql_p50", "ql_p90", "abs_error", "covered", "error", "actual"]
 
 
 def parts(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> dict[str, np.ndarray]:
-    """Per point: what the view sums (pinball losses, absolute error, covered or not)."""
+    """Per point: what the view sums (pinball losses, absolute and signed error, covered or not)."""
     out = {"points": np.ones(len(y)), "abs_actual": np.abs(y)}
     for column, q in (("p10", p10), ("p50", p50), ("p90", p90)):
         tau = QUANTILES[column]
         out[f"ql_{column}"] = tau * np.maximum(y - q, 0) + (1 - tau) * np.maximum(q - y, 0)
     out["abs_error"] = np.abs(y - p50)
     out["covered"] = ((y >= p10) & (y <= p90)).astype(float)
+    out["error"] = p50 - y  # signed: forecast minus actual, so over-forecasts count positive
+    out["actual"] = y  # signed too: returns lower it, as in the view's SUM(y)
     return out
 
 
@@ -65,6 +68,7 @@ def scores(sums: dict[str, float]) -> dict[str, Any]:
         "mean_wql": sum(present) / len(present) if len(present) == len(wql) else None,
         "wape": _ratio(sums["abs_error"], abs_actual),
         "coverage": _ratio(sums["covered"], sums["points"]),
+        "bias": _ratio(sums["error"], sums["actual"]),
     }
 
 

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from salescast.config import Settings
-from salescast.dashboard import dagruns, params
+from salescast.dashboard import dagruns, exports, params, search
 from salescast.dashboard.params import BadRequest, NotFound
 from salescast.dashboard.store import SORTS, DashboardStore, store_for
 
@@ -26,7 +26,8 @@ STATIC = HERE / "static"
 # Lake HTML (run reports, GX pages) is our own output, but it carries ids from source files:
 # no script may run in it, whatever it holds.
 LAKE_HTML_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
-PAGE_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'self'"}
+NO_STORE = {"Cache-Control": "no-store"}  # a re-run replaces a run's outputs: never keep an old copy
+PAGE_HEADERS = NO_STORE | {"Content-Security-Policy": "frame-ancestors 'self'"}
 SortName = Literal["volume", "wql", "wape", "safety_stock", "series"]
 assert set(get_args(SortName)) == set(SORTS)  # the route's choices are the store's
 
@@ -140,11 +141,27 @@ def add_forecast_api(app: FastAPI, forecasts: list) -> None:
         limit: int = Query(50, ge=1, le=500),
         offset: int = Query(0, ge=0, le=10_000_000),
     ) -> JSONResponse:
-        filters = {
-            name: params.search_text(name, value) for name, value in (("q", q), ("store", store), ("item", item))
-        }
         descending = None if order is None else order == "desc"
-        return JSONResponse(current_store().series_list(filters, sort, descending, limit, offset))
+        return JSONResponse(
+            current_store().series_list(search.filters(q, store, item), sort, descending, limit, offset)
+        )
+
+    @app.get("/api/forecasts.csv", dependencies=forecasts)
+    def forecasts_csv(
+        run_date: str | None = None, q: str | None = None, store: str | None = None, item: str | None = None
+    ) -> StreamingResponse:
+        """The run's planner export (the latest run's without ``run_date``), only the series the
+        list shows for the same filters, streamed."""
+        chosen = search.filters(q, store, item)
+        dashboard = current_store()
+        day = params.run_date(run_date) or dashboard.runs()["latest"]
+        if day is None:
+            raise NotFound("no forecast run is published yet")
+        body = exports.export_csv(dashboard.lake, day, chosen)
+        disposition = f'attachment; filename="{exports.download_name(day, chosen)}"'
+        return StreamingResponse(
+            body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition} | NO_STORE
+        )
 
     @app.get("/api/series/detail", dependencies=forecasts)
     def series_detail(

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salescast.dashboard import accuracy, history, series
+from salescast.dashboard import accuracy, history, search, series
 from salescast.dashboard.history import SalesIndex
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.tables import KEY, RunTable, TableCache
-from salescast.lake import FORECASTS, METRICS, RUN_DRIVERS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
+from salescast.lake import EXPORTS, FORECASTS, METRICS, RUN_DRIVERS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
 SORTS = {
     "volume": ("volume", False),
@@ -104,9 +104,17 @@ class DashboardStore:
 
     # ---- pages -----------------------------------------------------------------------
     def runs(self) -> dict[str, Any]:
+        """Published run dates, and those with a planner export (a run published before runs
+        wrote exports has none: the page offers no download for it)."""
         snap = self.snapshot()
         dates = snap.run_dates()
-        return {"run_dates": dates, "latest": dates[-1] if dates else None, "sales_days": len(snap.sales)}
+        exported = [d for d in self.lake.published_stamps(EXPORTS) if d in snap.runs[FORECASTS.folder]]
+        return {
+            "run_dates": dates,
+            "latest": dates[-1] if dates else None,
+            "sales_days": len(snap.sales),
+            "exports": exported,
+        }
 
     def series_table(self, snap: Snapshot) -> tuple[pd.DataFrame, str | None]:
         """Every series with its volume and the latest run's model, scores and safety stock."""
@@ -147,13 +155,7 @@ class DashboardStore:
         self, filters: dict[str, str | None], sort: str, descending: bool | None, limit: int, offset: int
     ) -> dict[str, Any]:
         frame, latest = self.series_table(self.snapshot())
-        for column, text in (("store_id", filters.get("store")), ("item_id", filters.get("item"))):
-            if text:
-                frame = frame[frame[column].str.contains(text, case=False, regex=False)]
-        if filters.get("q"):
-            text = filters["q"]
-            hit = frame["store_id"].str.contains(text, case=False, regex=False)
-            frame = frame[hit | frame["item_id"].str.contains(text, case=False, regex=False)]
+        frame = frame[search.series_mask(frame["store_id"], frame["item_id"], filters)]
         column, ascending = SORTS[sort]
         ascending = ascending if descending is None else not descending
         frame = frame.sort_values(

@@ -1,11 +1,13 @@
 /* The Forecasts page: find a series, chart its history with the chosen run's p10/p50/p90
    band and the actuals that arrived after that run (and, when the run used demand drivers,
-   its promotion and closure periods, the price and the days of censored demand), and show
-   accuracy over time. */
+   its promotion and closure periods, the price and the days of censored demand), download the
+   chosen run's planner export for the series the search lists, and show accuracy over time
+   (bias among the metrics). */
 "use strict";
 (() => {
-  const { api, el, num, pct, card, notice, theme } = salescast;
-  const state = { offset: 0, limit: 25, total: 0, store: null, item: null, runDate: null };
+  const { api, base, el, num, pct, card, notice, theme } = salescast;
+  const state = { offset: 0, limit: 25, total: 0, store: null, item: null, runDate: null, shownRun: null };
+  const exported = { latest: null, runs: null };  // /api/runs: the latest run, the runs with an export
   const form = document.getElementById("search");
   const status = document.getElementById("status");
 
@@ -24,6 +26,36 @@
       status.textContent = page.run_date ? `latest forecast run ${page.run_date}` : "no forecast run published yet";
       renderList(page);
     } catch (error) { notice(error.message); }
+    loadRuns();
+  }
+
+  async function loadRuns() {
+    try {
+      const runs = await api("/api/runs");
+      Object.assign(exported, { latest: runs.latest, runs: new Set(runs.exports) });
+    } catch (error) { notice(error.message); }
+    updateDownload();
+  }
+
+  /* The download link: the run shown in the series panel (else the latest) and the search's
+     store / item filters, the same rule as the list (/api/forecasts.csv says so too). */
+  function updateDownload() {
+    const link = document.getElementById("download");
+    const what = document.getElementById("download-what");
+    const runDate = state.shownRun || exported.latest;
+    const data = new FormData(form);
+    const params = new URLSearchParams(runDate ? { run_date: runDate } : {});
+    const described = [];
+    for (const name of ["store", "item"]) {
+      const value = data.get(name);
+      if (value) { params.set(name, value); described.push(`${name} “${value}”`); }
+    }
+    const ready = Boolean(runDate && exported.runs && exported.runs.has(runDate));
+    link.hidden = !ready;
+    link.href = ready ? `${base}/api/forecasts.csv?${params}` : "#";
+    if (!runDate) what.textContent = exported.runs ? "no forecast run published yet" : "";
+    else if (!ready) what.textContent = exported.runs ? `run ${runDate} has no export (published before runs wrote exports)` : "";
+    else what.textContent = `run ${runDate}, ${described.join(", ") || "all series"}`;
   }
 
   function renderList(page) {
@@ -59,6 +91,8 @@
     const select = document.getElementById("run-date");
     select.replaceChildren(...[...detail.run_dates].reverse().map((d) => el("option", { value: d, selected: d === detail.run_date }, d)));
     select.disabled = detail.run_dates.length === 0;
+    state.shownRun = detail.run_date;
+    updateDownload();
     drawSeries(detail);
     const d = detail.drivers;
     const used = document.getElementById("drivers-used");
@@ -198,21 +232,41 @@
     } catch (error) { notice(error.message); }
   }
 
+  // bias as a signed share of what sold, said in words: a planner reads "ran high", not a sign
+  function bias(value) {
+    if (value === null || value === undefined) return "–";
+    const share = `${value > 0 ? "+" : ""}${(100 * value).toFixed(1)}%`;
+    return value > 0 ? `${share} (ran high)` : value < 0 ? `${share} (ran low)` : share;
+  }
+
+  function drawLatest(data) {
+    const line = document.getElementById("accuracy-latest");
+    const r = data.runs[data.runs.length - 1];
+    line.hidden = !r;
+    if (!r) return;
+    line.textContent = `Newest run with actuals, ${r.run_date} (${num(r.points, 0)} points): mean wQL ${num(r.mean_wql, 3)} · `
+      + `WAPE ${num(r.wape, 3)} · p10-p90 coverage ${pct(r.coverage)} · bias ${bias(r.bias)}`;
+  }
+
   function drawAccuracy(data) {
     const metric = document.getElementById("accuracy-metric").value;
+    drawLatest(data);
+    document.getElementById("bias-legend").hidden = metric !== "bias";
     const runs = { x: data.runs.map((r) => r.run_date), y: data.runs.map((r) => r[metric]), name: "all steps", mode: "lines+markers" };
-    const target = metric === "coverage" ? [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.8, y1: 0.8, line: { dash: "dot", color: "#a0aec0" } }] : [];
-    Plotly.react("accuracy-runs", [runs], Object.assign(theme(), { title: { text: "per run date", font: { size: 13 } }, shapes: target, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
+    const level = { coverage: 0.8, bias: 0 }[metric];  // the target coverage; no bias
+    const target = level === undefined ? [] : [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: level, y1: level, line: { dash: "dot", color: "#a0aec0" } }];
+    const yaxis = metric === "bias" ? { tickformat: "+.0%", title: { text: "bias: above 0 ran high" }, zeroline: true } : {};
+    Plotly.react("accuracy-runs", [runs], Object.assign(theme(), { title: { text: "per run date", font: { size: 13 } }, shapes: target, yaxis, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
     const steps = [...new Set(data.rows.map((r) => r.horizon_step))].sort((a, b) => a - b);
     const traces = steps.map((step) => {
       const rows = data.rows.filter((r) => r.horizon_step === step);
       return { x: rows.map((r) => r.run_date), y: rows.map((r) => r[metric]), name: `step ${step}`, mode: "lines+markers" };
     });
-    Plotly.react("accuracy-steps", traces, Object.assign(theme(), { title: { text: "per horizon step", font: { size: 13 } }, shapes: target, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
+    Plotly.react("accuracy-steps", traces, Object.assign(theme(), { title: { text: "per horizon step", font: { size: 13 } }, shapes: target, yaxis, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
   }
 
   let typing = null;
-  form.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => { state.offset = 0; loadList(); }, 250); });
+  form.addEventListener("input", () => { updateDownload(); clearTimeout(typing); typing = setTimeout(() => { state.offset = 0; loadList(); }, 250); });
   form.addEventListener("submit", (event) => event.preventDefault());
   document.getElementById("prev").onclick = () => { state.offset = Math.max(0, state.offset - state.limit); loadList(); };
   document.getElementById("next").onclick = () => { state.offset += state.limit; loadList(); };
