@@ -33,6 +33,8 @@ def _published(lake: Lake, day: date = ASOF) -> pd.DataFrame:
     return lake.read_parquet(lake.partition_dir(OVERRIDES, day) / DATA_FILE)
 
 
+# long on purpose: one delivery holds every bad case beside good rows, so each reason and the
+# published partition are checked together, as a planner's mixed file is
 @on_both_lakes
 def test_bad_overrides_are_quarantined_with_reasons_and_the_rest_published(lake):
     _drop(lake, "week10.csv", "\n".join([
