@@ -39,9 +39,9 @@ from salescast.ingest.reference import (
     concat_bad,
     concat_records,
     days,
+    judge,
     labels,
     read_files,
-    too_many_bad,
     typed_parquet,
     write_quarantine,
 )
@@ -123,14 +123,7 @@ def ingest_items_day(
         listings, bad_listings = validate_listings(delivery.listings, result)
         bad = pd.concat([delivery.bad, bad_items, bad_listings], ignore_index=True)
         result.quarantine = write_quarantine(lake, day, run_id, bad, Path(work), FEED)
-    result.quarantined = len(bad)
-    problem = too_many_bad(len(bad), result.records, max_bad_fraction, "item records")
-    result.problems += [problem] if problem else []
-    if result.problems:
-        raise ItemsRejected(
-            f"items as of {day} rejected, nothing published: {'; '.join(result.problems)}. "
-            f"Quarantine: {result.quarantine}. Fix the files in {lake.landing_dir(day, FEED)}/ and re-run the day"
-        )
+    judge(lake, day, FEED, result, len(bad), (max_bad_fraction, "item records"), ItemsRejected)
     publish_delivery(lake, day, run_id, items, listings, result)
     for warning in result.warnings:
         log.warning("items %s: %s", day, warning)

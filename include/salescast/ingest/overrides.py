@@ -43,11 +43,11 @@ from salescast.ingest.reference import (
     concat_bad,
     concat_records,
     days,
+    judge,
     labels,
     numbers,
     read_files,
     texts,
-    too_many_bad,
     typed_parquet,
     write_quarantine,
 )
@@ -114,14 +114,7 @@ def ingest_overrides_day(
         good, invalid = validate_overrides(concat_records(read.records.get(FEED, []), COLUMNS))
         bad = concat_bad([*read.bad, invalid])
         result.quarantine = write_quarantine(lake, day, run_id, bad, Path(work), FEED)
-    result.quarantined = len(bad)
-    problem = too_many_bad(len(bad), result.records, max_bad_fraction, "override records")
-    result.problems += [problem] if problem else []
-    if result.problems:
-        raise OverridesRejected(
-            f"overrides as of {day} rejected, nothing published: {'; '.join(result.problems)}. "
-            f"Quarantine: {result.quarantine}. Fix the files in {lake.landing_dir(day, FEED)}/ and re-run the day"
-        )
+    judge(lake, day, FEED, result, len(bad), (max_bad_fraction, "override records"), OverridesRejected)
     publish_overrides(lake, day, run_id, good, result)
     for warning in result.warnings:
         log.warning("overrides %s: %s", day, warning)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -232,12 +232,39 @@ def write_quarantine(lake: Lake, day: date, run_id: str, bad: pd.DataFrame, work
     return replace_quarantine(lake, day, run_id, local, feed=feed)
 
 
-def too_many_bad(bad: int, records: int, max_bad_fraction: float, what: str) -> str | None:
-    """The problem that rejects a delivery with more than ``max_bad_fraction`` bad entries, or None."""
-    if not records or bad / records <= max_bad_fraction:
-        return None
-    return (f"{bad} of {records} {what} bad ({bad / records:.1%}), above the {max_bad_fraction:.1%} allowed by "
-            "SALESCAST_MAX_BAD_ROW_FRACTION")  # fmt: skip
+class Judged(Protocol):
+    """What a feed's result records about its delivery's bad entries."""
+
+    records: int
+    quarantined: int
+    quarantine: str | None
+    problems: list[str]
+
+
+def judge(
+    lake: Lake,
+    day: date,
+    feed: str,
+    result: Judged,
+    bad: int,
+    limits: tuple[float, str],
+    rejected: type[Exception],
+) -> None:
+    """Count the quarantine into ``result``, then raise ``rejected`` (nothing is published) when a
+    file was unreadable or more than ``limits[0]`` of the records (``limits[1]``: what they are)
+    are bad: the reasons, the quarantine and what to do are in its message."""
+    max_bad_fraction, what = limits
+    result.quarantined = bad
+    if result.records and bad / result.records > max_bad_fraction:
+        result.problems.append(
+            f"{bad} of {result.records} {what} bad ({bad / result.records:.1%}), above the "
+            f"{max_bad_fraction:.1%} allowed by SALESCAST_MAX_BAD_ROW_FRACTION"
+        )
+    if result.problems:
+        raise rejected(
+            f"{feed} as of {day} rejected, nothing published: {'; '.join(result.problems)}. "
+            f"Quarantine: {result.quarantine}. Fix the files in {lake.landing_dir(day, feed)}/ and re-run the day"
+        )
 
 
 def typed_parquet(frame: pd.DataFrame, dates: tuple[str, ...], floats: tuple[str, ...] = ()) -> bytes:

@@ -7,6 +7,7 @@ retry what only a fixed input can cure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -155,18 +156,25 @@ def items_readiness(ds: str, now: datetime | None = None) -> tuple[bool, list[st
 def ingest_items(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
     """Archive, validate, quarantine and publish the item master as of D (``files``: what the
     sensor judged complete; none: no delivery, nothing published)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from salescast.ingest.items import ItemsRejected, ingest_items_day
 
     if not files:
         return {"asof": ds, "published_items": 0, "published_listings": 0, "files": []}
+    return ingest_as_of(ds, run_id, files, ingest_items_day, ItemsRejected)
+
+
+def ingest_as_of(
+    ds: str, run_id: str, files: list[str], ingest_day: Callable[..., Any], rejected: type[Exception]
+) -> dict[str, Any]:
+    """Run an as-of feed's ``ingest_day(lake, day, run_id, max_bad_fraction, files)``; its
+    rejection becomes ``AirflowFailException``: only a fixed input cures it, not a retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
     try:
-        result = ingest_items_day(
-            Lake.from_settings(settings), partition_day(ds), run_id, settings.max_bad_row_fraction, files
-        )
-    except ItemsRejected as error:
+        result = ingest_day(lake, partition_day(ds), run_id, settings.max_bad_row_fraction, files)
+    except rejected as error:
         raise AirflowFailException(str(error)) from error
     return result.to_dict()
 
@@ -185,17 +193,8 @@ def overrides_readiness(ds: str, now: datetime | None = None) -> tuple[bool, lis
 def ingest_overrides(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
     """Archive, validate, quarantine and publish the planner overrides as of D (``files``: what
     the sensor judged complete; none: no delivery, nothing published)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from salescast.ingest.overrides import OverridesRejected, ingest_overrides_day
 
     if not files:
         return {"asof": ds, "published": 0, "quarantined": 0, "files": []}
-    settings = Settings.from_env()
-    try:
-        result = ingest_overrides_day(
-            Lake.from_settings(settings), partition_day(ds), run_id, settings.max_bad_row_fraction, files
-        )
-    except OverridesRejected as error:
-        raise AirflowFailException(str(error)) from error
-    return result.to_dict()
+    return ingest_as_of(ds, run_id, files, ingest_overrides_day, OverridesRejected)
