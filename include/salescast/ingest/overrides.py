@@ -9,9 +9,9 @@ to ``quarantine/overrides/dt=D/rows.parquet`` with its reason: a missing or refu
 that is not one, date_from after date_to, an unknown kind, a value that is not a number, a
 pct below -100 or a negative set, an empty reason or author, an expires before date_from,
 a malformed record, and two records of the delivery for one store and item whose days
-overlap (both: which one the planner meant is not ours to guess). The values of a column the
-contract does not have are quarantined cell by cell while their rows publish, as the item
-master's. Nothing is dropped.
+overlap (all of them, even one refused for another reason: which one the planner meant is
+not ours to guess). The values of a column the contract does not have are quarantined cell
+by cell while their rows publish, as the item master's. Nothing is dropped.
 
 Unlike the item master, an exact repeat of a record is not merged: for ``add`` or ``pct`` a
 repeat may mean "twice" as well as "once", so it overlaps, and both are refused.

@@ -166,16 +166,11 @@ def days(values: pd.Series) -> pd.Series:
 
 
 def numbers(values: pd.Series) -> pd.Series:
-    """A finite number written as one (``12``, ``-3.5``, ``1e3``), else None (``ten``, ``nan``, empty)."""
-
-    def one(value: object) -> float | None:
-        try:
-            number = float(value.strip()) if isinstance(value, str) else None
-        except ValueError:
-            return None
-        return number if number is not None and math.isfinite(number) else None
-
-    return values.map(one).astype(object)
+    """A finite number as ``pandas.to_numeric`` reads it (the sales and drivers feeds' parser:
+    ``12``, ``-3.5``, ``1e3``), else None (``ten``, ``1,5``, ``nan``, empty)."""
+    text = values.map(lambda v: v.strip() if isinstance(v, str) else None)
+    parsed = pd.to_numeric(text, errors="coerce").astype("float64")
+    return parsed.astype(object).where(parsed.abs() < math.inf, None)
 
 
 def texts(values: pd.Series) -> pd.Series:
