@@ -57,6 +57,10 @@ def test_bad_overrides_are_quarantined_with_reasons_and_the_rest_published(lake)
         "S2,I1,2025-03-14,2025-03-20,pct,10,why,bo,,",                             # ... on 03-14: both refused
         "S2,I1,2025-03-21,2025-03-22,pct,10,why,bo,,",                             # after them: publishes
         "S3,*,2025-03-10,2025-03-10,pct,-100,store closed,bo,2025-03-10,",         # -100 and expires = date_from
+        "S4,I1,2025-03-10,2025-03-10,add,5,dup,ana,,",                             # an exact repeat: add once
+        "S4,I1,2025-03-10,2025-03-10,add,5,dup,ana,,",                             # ... or twice? both refused
+        "S5,I1,2025-03-10,2025-03-12,add,ten,why,ana,,",                           # refused, and it still
+        "S5,I1,2025-03-11,2025-03-11,add,1,why,ana,,",                             # ... overlaps this one
         "S3,I1",                                                                  # a malformed record
     ]) + "\n")  # fmt: skip
     more = ["store_id;item_id;date_from;date_to;kind;value;reason;author", "S2;I1;2025-03-12;2025-03-12;add;1;again;cy"]
@@ -82,7 +86,10 @@ def test_bad_overrides_are_quarantined_with_reasons_and_the_rest_published(lake)
     assert reasons["week10.csv:14"] == "expires is before date_from: the override would never apply (got '2025-03-01')"
     assert reasons["week10.csv:15"].startswith("expires is not a day written YYYY-MM-DD (empty: the override does not")
     assert reasons["week10.csv:16"] == reasons["week10.csv:17"] == OVERLAP
-    assert "malformed record" in reasons["week10.csv:20"]
+    assert reasons["week10.csv:20"] == reasons["week10.csv:21"] == OVERLAP
+    assert reasons["week10.csv:22"] == f"value is not a number (got 'ten'); {OVERLAP}"
+    assert reasons["week10.csv:23"] == OVERLAP
+    assert "malformed record" in reasons["week10.csv:24"]
     assert reasons["more.csv:2"] == OVERLAP
     assert '"value": "ten"' in raw["week10.csv:9"]  # the record as delivered
     assert set(bad["run_id"]) == {"run-1"}
@@ -103,9 +110,9 @@ def test_bad_overrides_are_quarantined_with_reasons_and_the_rest_published(lake)
     assert result.published == 4
     assert result.kinds == {"pct": 3, "set": 1}
     assert result.quarantined == len(bad)
-    assert result.records == 21  # 19 records in week10.csv (the malformed one included), 1 cell, 1 in more.csv
+    assert result.records == 25  # 23 records in week10.csv (the malformed one included), 1 cell, 1 in more.csv
     manifest = read_manifest(lake, lake.partition_dir(OVERRIDES, ASOF))
-    assert (manifest["dataset"], manifest["rows"], manifest["quarantined"]) == ("overrides", 4, 17)
+    assert (manifest["dataset"], manifest["rows"], manifest["quarantined"]) == ("overrides", 4, 21)
     assert (lake.raw_dir(ASOF, "overrides") / "week10.csv").exists()  # the files, byte for byte
     assert not lake.staging_dir(OVERRIDES, ASOF).exists()
 
