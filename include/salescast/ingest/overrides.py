@@ -125,8 +125,8 @@ def publish_overrides(lake: Lake, day: date, run_id: str, good: pd.DataFrame, re
     """The day's partition (empty for a delivery without a good row) in one commit."""
     result.published = len(good)
     result.kinds = {str(k): int(v) for k, v in good["kind"].value_counts().sort_index().items()}
-    ids_ = [override_id(day.isoformat(), f, int(n)) for f, n in zip(good["source_file"], good[LINE], strict=True)]
-    curated = good.assign(override_id=pd.Series(ids_, dtype=object), asof=day)[list(PUBLISHED)]
+    named = [override_id(day.isoformat(), f, int(n)) for f, n in zip(good["source_file"], good[LINE], strict=True)]
+    curated = good.assign(override_id=pd.Series(named, dtype=object), asof=day)[list(PUBLISHED)]
     staged = lake.staging_dir(OVERRIDES, day) / DATA_FILE
     lake.write_bytes(staged, typed_parquet(curated.reset_index(drop=True), dates=DATES, floats=FLOATS))
     summary = {k: v for k, v in result.to_dict().items() if k not in ("day", "problems")}
@@ -191,8 +191,8 @@ def overlapping(stores: pd.Series, items: pd.Series, starts: pd.Series, ends: pd
     keyed = frame[usable].sort_values(["store", "item", "start"], kind="stable")
     if keyed.empty:
         return pd.Series(False, index=frame.index, dtype=bool)
-    groups = keyed.groupby(["store", "item"], sort=False)
-    latest_end = groups["end"].transform(lambda s: s.cummax().shift())
-    next_start = groups["start"].shift(-1)
+    key = [keyed["store"], keyed["item"]]
+    latest_end = keyed.groupby(key, sort=False)["end"].cummax().groupby(key, sort=False).shift()
+    next_start = keyed.groupby(key, sort=False)["start"].shift(-1)
     hit = (keyed["start"] <= latest_end) | (next_start <= keyed["end"])
     return hit.reindex(frame.index, fill_value=False).astype(bool)
