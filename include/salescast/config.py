@@ -233,6 +233,8 @@ class Settings:
     drivers_settle_seconds: int = 2 * 3600
     # how long after the end of day D the items DAG waits for an item master delivery as of D
     items_settle_seconds: int = 2 * 3600
+    # how long after the end of day D the overrides DAG waits for planner overrides as of D
+    overrides_settle_seconds: int = 2 * 3600
 
     # long on purpose: one line per setting, each validated where it is read
     @classmethod
@@ -298,6 +300,7 @@ class Settings:
             drivers_mapping=_drivers_mapping("SALESCAST_DRIVERS_MAPPING"),
             drivers_settle_seconds=_int("SALESCAST_DRIVERS_SETTLE_SECONDS", 2 * 3600, 0, 7 * 86_400),
             items_settle_seconds=_int("SALESCAST_ITEMS_SETTLE_SECONDS", 2 * 3600, 0, 7 * 86_400),
+            overrides_settle_seconds=_int("SALESCAST_OVERRIDES_SETTLE_SECONDS", 2 * 3600, 0, 7 * 86_400),
         )
         _check_horizon(settings)
         return settings

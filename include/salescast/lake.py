@@ -55,6 +55,8 @@ DRIVERS = Dataset("curated/drivers", "asof")  # one partition per as-of day: wha
 # (both partitions of a day in one commit: salescast.ingest.items)
 ITEMS = Dataset("curated/items", "asof")
 ITEM_LISTINGS = Dataset("curated/item_listings", "asof")
+# planner overrides, each delivery published under its as-of day (salescast.ingest.overrides)
+OVERRIDES = Dataset("curated/overrides", "asof")
 FORECASTS = Dataset("forecasts", "run_date")
 METRICS = Dataset("metrics", "run_date")
 SAFETY_STOCK = Dataset("safety_stock", "run_date")
@@ -141,7 +143,7 @@ class Lake:
 
     # ---- layout -------------------------------------------------------------------
     # ``feed``: what sources deliver, each in its own folders: "sales" (by sales day) or
-    # "drivers" or "items" (by the day the values were known, their as-of day)
+    # "drivers", "items" or "overrides" (by the day the values were known, their as-of day)
     def landing_dir(self, day: date, feed: str = "sales") -> ObjectStoragePath:
         return self.root / "landing" / feed / day.isoformat()
 

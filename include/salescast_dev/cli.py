@@ -145,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="run one DAG for one logical date (airflow dags test), as `make run` does")
-    run.add_argument("dag_id", help="sales_ingest, sales_forecast, sales_catalog, sales_items (or sales_drivers)")
+    run.add_argument(
+        "dag_id", help="sales_ingest, sales_forecast, sales_catalog, sales_items, sales_overrides (or sales_drivers)"
+    )
     run.add_argument("date", type=iso_date, help="the logical date, YYYY-MM-DD (the day the data belong to)")
     run.set_defaults(func=cmd_run)
 

@@ -15,8 +15,8 @@ from salescast.config import DAGS_DIR
 from tests.support.dags import parse_offline
 from tests.support.make_run import salescast_env
 
-EXPECTED_DAGS = {"sales_ingest", "sales_forecast", "sales_catalog", "sales_items"}
-TIME_SCHEDULED = {"sales_ingest", "sales_forecast", "sales_items"}  # sales_catalog runs on their Assets
+EXPECTED_DAGS = {"sales_ingest", "sales_forecast", "sales_catalog", "sales_items", "sales_overrides"}
+TIME_SCHEDULED = {"sales_ingest", "sales_forecast", "sales_items", "sales_overrides"}  # sales_catalog: their Assets
 
 
 def test_dags_import_without_errors(dagbag):
@@ -132,5 +132,5 @@ def test_every_dag_starts_on_the_configured_start_date(tmp_path):
         env |= {"AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
         out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
         starts = json.loads(out.stdout.strip().splitlines()[-1])
-        assert set(starts) == {"sales_catalog", "sales_forecast", "sales_ingest", "sales_items"}
+        assert set(starts) == {"sales_catalog", "sales_forecast", "sales_ingest", "sales_items", "sales_overrides"}
         assert set(starts.values()) == {start or "2000-01-01"}, starts

@@ -7,6 +7,7 @@ retry what only a fixed input can cure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -95,17 +96,27 @@ def drivers_readiness(ds: str, now: datetime | None = None) -> tuple[bool, list[
     once they are complete (the sales ready rule), or done with none once
     ``SALESCAST_DRIVERS_SETTLE_SECONDS`` after the end of D have passed: drivers come when
     there is news, so a day without a delivery is normal and a backfill does not wait."""
-    from salescast.driver_mapping import settle_time
     from salescast.ingest.drivers import FEED
 
     settings = Settings.from_env()
+    return as_of_readiness(settings, ds, FEED, settings.drivers_settle_seconds, "drivers", now)
+
+
+def as_of_readiness(
+    settings: Settings, ds: str, feed: str, settle_seconds: int, what: str, now: datetime | None = None
+) -> tuple[bool, list[str], str]:
+    """One look at an as-of feed's ``landing/<feed>/D/``: done with its files once they are
+    complete, done with none once ``settle_seconds`` after the end of D have passed without a
+    file (the feed comes when there is news), else not yet."""
+    from salescast.driver_mapping import settle_time
+
     lake, day = Lake.from_settings(settings), partition_day(ds)
-    readiness = check_landing_ready(lake, day, settings.landing_settle_seconds, feed=FEED)
+    readiness = check_landing_ready(lake, day, settings.landing_settle_seconds, feed=feed)
     if readiness.ready:
         return True, readiness.files, readiness.detail
-    settled = settle_time(day, settings.drivers_settle_seconds)
+    settled = settle_time(day, settle_seconds)
     if (now or datetime.now(UTC)) >= settled and not readiness.files:
-        return True, [], f"no drivers delivered as of {ds} by {settled:%Y-%m-%d %H:%M} UTC: nothing to ingest"
+        return True, [], f"no {what} delivered as of {ds} by {settled:%Y-%m-%d %H:%M} UTC: nothing to ingest"
     return False, readiness.files, f"{readiness.detail}; waiting until ready"
 
 
@@ -136,34 +147,54 @@ def items_readiness(ds: str, now: datetime | None = None) -> tuple[bool, list[st
     they are complete (the sales ready rule), or done with none once
     ``SALESCAST_ITEMS_SETTLE_SECONDS`` after the end of D have passed: the item master comes
     when planners change it, so a day without a delivery is normal and a backfill does not wait."""
-    from salescast.driver_mapping import settle_time
     from salescast.item_master import FEED
 
     settings = Settings.from_env()
-    lake, day = Lake.from_settings(settings), partition_day(ds)
-    readiness = check_landing_ready(lake, day, settings.landing_settle_seconds, feed=FEED)
-    if readiness.ready:
-        return True, readiness.files, readiness.detail
-    settled = settle_time(day, settings.items_settle_seconds)
-    if (now or datetime.now(UTC)) >= settled and not readiness.files:
-        return True, [], f"no item master delivered as of {ds} by {settled:%Y-%m-%d %H:%M} UTC: nothing to ingest"
-    return False, readiness.files, f"{readiness.detail}; waiting until ready"
+    return as_of_readiness(settings, ds, FEED, settings.items_settle_seconds, "item master", now)
 
 
 def ingest_items(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
     """Archive, validate, quarantine and publish the item master as of D (``files``: what the
     sensor judged complete; none: no delivery, nothing published)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from salescast.ingest.items import ItemsRejected, ingest_items_day
 
     if not files:
         return {"asof": ds, "published_items": 0, "published_listings": 0, "files": []}
+    return ingest_as_of(ds, run_id, files, ingest_items_day, ItemsRejected)
+
+
+def ingest_as_of(
+    ds: str, run_id: str, files: list[str], ingest_day: Callable[..., Any], rejected: type[Exception]
+) -> dict[str, Any]:
+    """Run an as-of feed's ``ingest_day(lake, day, run_id, max_bad_fraction, files)``; its
+    rejection becomes ``AirflowFailException``: only a fixed input cures it, not a retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     settings = Settings.from_env()
+    lake = Lake.from_settings(settings)
     try:
-        result = ingest_items_day(
-            Lake.from_settings(settings), partition_day(ds), run_id, settings.max_bad_row_fraction, files
-        )
-    except ItemsRejected as error:
+        result = ingest_day(lake, partition_day(ds), run_id, settings.max_bad_row_fraction, files)
+    except rejected as error:
         raise AirflowFailException(str(error)) from error
     return result.to_dict()
+
+
+def overrides_readiness(ds: str, now: datetime | None = None) -> tuple[bool, list[str], str]:
+    """One look at ``landing/overrides/D/`` (the ``wait_for_overrides`` sensor): done with its
+    files once they are complete, or done with none once ``SALESCAST_OVERRIDES_SETTLE_SECONDS``
+    after the end of D have passed: planners override on some days only, so a day without a
+    delivery is normal and a backfill does not wait."""
+    from salescast.overrides import FEED
+
+    settings = Settings.from_env()
+    return as_of_readiness(settings, ds, FEED, settings.overrides_settle_seconds, "overrides", now)
+
+
+def ingest_overrides(ds: str, run_id: str, files: list[str]) -> dict[str, Any]:
+    """Archive, validate, quarantine and publish the planner overrides as of D (``files``: what
+    the sensor judged complete; none: no delivery, nothing published)."""
+    from salescast.ingest.overrides import OverridesRejected, ingest_overrides_day
+
+    if not files:
+        return {"asof": ds, "published": 0, "quarantined": 0, "files": []}
+    return ingest_as_of(ds, run_id, files, ingest_overrides_day, OverridesRejected)

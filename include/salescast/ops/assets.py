@@ -9,5 +9,6 @@ from airflow.sdk import Asset
 
 DRIVERS = Asset(name="salescast.drivers", uri="salescast://curated/drivers", group="salescast")
 ITEMS = Asset(name="salescast.items", uri="salescast://curated/items", group="salescast")
+OVERRIDES = Asset(name="salescast.overrides", uri="salescast://curated/overrides", group="salescast")
 SALES_DAILY = Asset(name="salescast.sales_daily", uri="salescast://curated/sales_daily", group="salescast")
 FORECASTS = Asset(name="salescast.forecasts", uri="salescast://lake/forecasts", group="salescast")
