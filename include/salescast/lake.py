@@ -65,6 +65,9 @@ RUN_DATASETS = {d.folder: d for d in (FORECASTS, METRICS, SAFETY_STOCK)}
 # With drivers on, a run also publishes the drivers it used (as of its run date, wide), so the
 # dashboard and an audit see exactly what the forecast saw.
 RUN_DRIVERS = Dataset("forecast_drivers", "run_date")
+# Every run also publishes its final forecast: the statistical one with the planners' overrides
+# as of its run date applied (salescast.forecast.overrides); the statistical table stays untouched.
+FINAL_FORECASTS = Dataset("forecasts_final", "run_date")
 # With drivers on, a run also publishes its history's days of unknown demand per series
 # (stock-outs, closures): the accuracy views leave them out, as the backtest does.
 CENSORED = Dataset("censored_days", "run_date")

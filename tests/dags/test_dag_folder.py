@@ -63,6 +63,7 @@ def test_aws_mode_dags_use_the_amazon_provider(monkeypatch):
         "view_forecast_total",
         "view_item_master_latest",
         "view_forecast_by_category",
+        "view_forecast_value_added",
         "smoke_count_rows",
     ]
     for task_id in order[2:]:

@@ -19,7 +19,17 @@ from typing import Any
 
 from salescast.config import SQL_DIR
 from salescast.contracts import sql_identifier_ok
-from salescast.lake import CENSORED, FORECASTS, ITEMS, METRICS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
+from salescast.lake import (
+    CENSORED,
+    FINAL_FORECASTS,
+    FORECASTS,
+    ITEMS,
+    METRICS,
+    SAFETY_STOCK,
+    SALES_DAILY,
+    Dataset,
+    Lake,
+)
 
 _LOCATION = re.compile(r"\A(s3://[a-z0-9.\-]{3,63}(/[A-Za-z0-9_.\-=/]*)?|/[A-Za-z0-9_.\-=/ ]*)\Z")
 
@@ -47,6 +57,7 @@ class Table:
 TABLES = (
     Table("sales_daily", SALES_DAILY),
     Table("forecasts", FORECASTS),
+    Table("forecasts_final", FINAL_FORECASTS),
     Table("forecast_metrics", METRICS),
     Table("safety_stock_runs", SAFETY_STOCK),
     Table("censored_days", CENSORED),
@@ -63,6 +74,7 @@ VIEWS = (
     "forecast_total",
     "item_master_latest",
     "forecast_by_category",
+    "forecast_value_added",
 )
 
 

@@ -1,9 +1,11 @@
 """Forecast accuracy per run date and horizon step: what the ``forecast_accuracy`` view
 (``include/sql/views/forecast_accuracy.sql``) holds, computed from the lake.
 
-Same rules as the view: only (store, target day) pairs with ``sales_daily`` rows count (a day
-not published, or a store whose file was missing, is unknown, not zero), a series of a
-delivering store with no row on such a day sold zero, wQL[t] = 2 * sum(pinball loss) / sum(|y|) and
+Same rules as the view (``forecast_vs_actual``): only (store, target day) pairs with
+``sales_daily`` rows count (a day not published, or a store whose file was missing, is unknown,
+not zero), a series of a delivering store with no row on such a day sold zero, the days the
+newest run with drivers marks as censored (``censored_days``: out of stock, store closed) are
+unknown demand and left out, wQL[t] = 2 * sum(pinball loss) / sum(|y|) and
 WAPE = sum(|y - p50|) / sum(|y|) (null when sum(|y|) is 0), coverage = share of actuals
 within [p10, p90], bias = sum(p50 - y) / sum(y) (above 0 the forecasts ran high; null when
 sum(y) <= 0). Sums are kept per run and step so totals over steps stay exact.
@@ -35,13 +37,17 @@ def parts(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> d
     return out
 
 
-def run_sums(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
+def run_sums(forecasts: pd.DataFrame, actuals: pd.DataFrame, censored: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sums per horizon step of one run. ``forecasts``: its rows whose target day is
-    published; ``actuals``: the ``sales_daily`` rows of those days."""
+    published; ``actuals``: the ``sales_daily`` rows of those days; ``censored``: the newest
+    run's ``censored_days`` (store_id, item_id, date), days of unknown demand left out."""
     if forecasts.empty or actuals.empty:  # no store delivered on the target days: nothing to score
         return pd.DataFrame(columns=["horizon_step", *SUMS])
     delivered = actuals[["store_id", "date"]].drop_duplicates()
     forecasts = forecasts.merge(delivered, on=["store_id", "date"])  # stores that sent nothing: unknown
+    if censored is not None and not censored.empty:  # out of stock or closed: unknown demand, not a miss
+        marked = forecasts.merge(censored[["store_id", "item_id", "date"]], how="left", indicator=True)
+        forecasts = forecasts[(marked["_merge"] == "left_only").to_numpy()]
     if forecasts.empty:
         return pd.DataFrame(columns=["horizon_step", *SUMS])
     sold = actuals.groupby(["store_id", "item_id", "date"], as_index=False)["units"].sum()

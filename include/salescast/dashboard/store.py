@@ -20,7 +20,7 @@ from salescast.dashboard import accuracy, history, search, series
 from salescast.dashboard.history import SalesIndex
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.tables import KEY, RunTable, TableCache
-from salescast.lake import EXPORTS, FORECASTS, METRICS, RUN_DRIVERS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
+from salescast.lake import CENSORED, EXPORTS, FORECASTS, METRICS, RUN_DRIVERS, SAFETY_STOCK, SALES_DAILY, Dataset, Lake
 
 SORTS = {
     "volume": ("volume", False),
@@ -62,7 +62,8 @@ class DashboardStore:
 
     # ---- markers and cached reads ---------------------------------------------------
     def snapshot(self) -> Snapshot:
-        runs = {d.folder: self.lake.published_stamps(d) for d in (FORECASTS, METRICS, SAFETY_STOCK, RUN_DRIVERS)}
+        datasets = (FORECASTS, METRICS, SAFETY_STOCK, RUN_DRIVERS, CENSORED)
+        runs = {d.folder: self.lake.published_stamps(d) for d in datasets}
         return Snapshot(self.lake.published_stamps(SALES_DAILY), runs)
 
     def sales(self, snap: Snapshot) -> SalesIndex:
@@ -190,8 +191,10 @@ class DashboardStore:
     def accuracy(self) -> dict[str, Any]:
         snap = self.snapshot()
         per_run = {}
+        newest = max(snap.runs[CENSORED.folder], default=None)  # the newest run with drivers: its censored days
+        censored = self.table(snap, CENSORED, newest) if newest else None
         for run_date in snap.run_dates():
-            sums = self._run_accuracy(snap, run_date)
+            sums = self._run_accuracy(snap, run_date, censored)
             if sums is not None:
                 per_run[run_date] = sums
         with self._lock:  # forget runs that are no longer published
@@ -199,13 +202,19 @@ class DashboardStore:
                 del self._accuracy[gone]
         return clean(accuracy.table(per_run) | {"run_dates": snap.run_dates()})
 
-    def _run_accuracy(self, snap: Snapshot, run_date: str) -> pd.DataFrame | None:
-        """One run's sums, cached on its forecast marker and its target days' sales markers."""
+    def _run_accuracy(self, snap: Snapshot, run_date: str, censored: RunTable | None) -> pd.DataFrame | None:
+        """One run's sums, cached on its forecast marker, its target days' sales markers and
+        the censored days' marker."""
         horizon = self._target_days(snap, run_date)
         if horizon is None:
             return None
         targets = [d for d in horizon if d in snap.sales]
-        key = (snap.stamp(FORECASTS, run_date), tuple((d, snap.sales[d]) for d in targets))
+        unknown = censored.frame if censored is not None else None
+        key = (
+            snap.stamp(FORECASTS, run_date),
+            tuple((d, snap.sales[d]) for d in targets),
+            censored.stamp if censored else None,
+        )
 
         def compute() -> pd.DataFrame | None:
             table = self.table(snap, FORECASTS, run_date)
@@ -213,7 +222,7 @@ class DashboardStore:
                 return None
             days = [frame for d in targets if (frame := self.sales_day(d, snap.sales[d])) is not None]
             actuals = pd.concat(days, ignore_index=True) if days else pd.DataFrame(columns=history.COLUMNS)
-            return accuracy.run_sums(table.frame[table.frame["date"].isin(pd.to_datetime(targets))], actuals)
+            return accuracy.run_sums(table.frame[table.frame["date"].isin(pd.to_datetime(targets))], actuals, unknown)
 
         return self._memo(self._accuracy, run_date, key, compute)
 

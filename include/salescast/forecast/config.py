@@ -62,6 +62,11 @@ class ForecastConfig:
     def quantile_columns(self) -> list[str]:
         return [quantile_column(q) for q in self.quantiles]
 
+    @property
+    def median_column(self) -> str:
+        """The quantile column nearest the median (``p50`` with the default quantiles)."""
+        return quantile_column(min(self.quantiles, key=lambda q: abs(q - 0.5)))
+
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> ForecastConfig:
         """The one builder: the DAG's tasks and the CLI (whose flags are ``overrides``) alike."""

@@ -3,12 +3,14 @@ QuickSight manifest beside it, staged here and published by ``publish_forecasts`
 commit as the run's tables (so the export and ``forecasts/run_date=D`` are always one run).
 
 The CSV has a stable shape a QuickSight dataset can be built on once: the statistical
-quantiles, the final ones (equal to them until planners' overrides exist) and a ``category``
-column (empty until an item master exists). It is written by :mod:`salescast.csv_safe`, so a
-text cell a spreadsheet would run as a formula gets a leading ``'``. The manifest follows
-QuickSight's S3 manifest format (``fileLocations`` / ``globalUploadSettings``) and names the
-export's own location: an ``s3://`` URI on S3; on a ``file://`` lake a ``file://`` URI, which
-QuickSight cannot read (it reads from S3 only). docs/data-contracts.md, "Planner export".
+quantiles, the final ones (after planners' overrides, :mod:`salescast.forecast.overrides`;
+equal to the statistical ones where none applies), the override that made each final row, and
+the item's ``category`` from the item master as of the run date (empty without one). It is
+written by :mod:`salescast.csv_safe`, so a text cell a spreadsheet would run as a formula gets
+a leading ``'``. The manifest follows QuickSight's S3 manifest format (``fileLocations`` /
+``globalUploadSettings``) and names the export's own location: an ``s3://`` URI on S3; on a
+``file://`` lake a ``file://`` URI, which QuickSight cannot read (it reads from S3 only).
+docs/data-contracts.md, "Planner export".
 """
 
 from __future__ import annotations
@@ -33,19 +35,25 @@ EXPORT_FILE = "forecast.csv.gz"
 QUICKSIGHT_MANIFEST = "quicksight-manifest.json"  # QuickSight wants a .json name for its own format
 KEYS = ["run_date", "store_id", "item_id", "category", "date", "horizon_step", "model"]
 STATISTICAL = [f"statistical_{q}" for q in CATALOG_QUANTILE_COLUMNS]  # the engine's quantiles
-FINAL = [f"final_{q}" for q in CATALOG_QUANTILE_COLUMNS]  # after overrides; the statistical ones for now
-COLUMNS = KEYS + STATISTICAL + FINAL
+FINAL = [f"final_{q}" for q in CATALOG_QUANTILE_COLUMNS]  # after overrides
+TRACE = ["override_id", "override_author", "override_reason"]
+COLUMNS = KEYS + STATISTICAL + FINAL + TRACE
 
 
-def export_frame(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """The export's rows: one per row of the published ``forecasts`` table, in its order."""
+def export_frame(forecasts: pd.DataFrame, final: pd.DataFrame, categories: pd.Series | None = None) -> pd.DataFrame:
+    """The export's rows: one per row of the published ``forecasts`` table, in its order, with
+    the ``final`` table's quantiles and trace (the same rows, same order) and the category of
+    each item (``categories``: item_id -> category; None or a missing item: empty)."""
     out = forecasts[["run_date", "store_id", "item_id"]].copy()
-    out["category"] = pd.Series([None] * len(out), index=out.index, dtype=object)  # no item master yet
+    mapped = forecasts["item_id"].map(categories) if categories is not None else None
+    out["category"] = mapped if mapped is not None else pd.Series([None] * len(out), index=out.index, dtype=object)
     for column in ("date", "horizon_step", "model"):
         out[column] = forecasts[column]
-    for quantile, statistical, final in zip(CATALOG_QUANTILE_COLUMNS, STATISTICAL, FINAL, strict=True):
+    for quantile, statistical, after in zip(CATALOG_QUANTILE_COLUMNS, STATISTICAL, FINAL, strict=True):
         out[statistical] = forecasts[quantile].astype(float)
-        out[final] = out[statistical]  # no overrides yet: final = statistical
+        out[after] = final[quantile].to_numpy(dtype=float)
+    for column in TRACE:
+        out[column] = final[column].to_numpy()
     return out[COLUMNS].reset_index(drop=True)
 
 
@@ -76,11 +84,17 @@ def export_uri(lake: Lake, day: date, name: str = EXPORT_FILE) -> str:
 
 
 def stage_export(
-    lake: Lake, day: date, run_id: str, forecasts: pd.DataFrame, staging: ObjectStoragePath
+    lake: Lake,
+    day: date,
+    run_id: str,
+    forecasts: pd.DataFrame,
+    final: pd.DataFrame,
+    categories: pd.Series | None,
+    staging: ObjectStoragePath,
 ) -> list[Staged]:
     """Write the export and its manifest under ``staging``; the two files of the commit that
     publishes them in ``exports/run_date=D/`` (the CSV carries the partition's ``_SUCCESS``)."""
-    frame = export_frame(forecasts)
+    frame = export_frame(forecasts, final, categories)
     partition = lake.partition_dir(EXPORTS, day)
     lake.write_bytes(staging / EXPORT_FILE, csv_gz_bytes(frame))
     lake.write_json(staging / QUICKSIGHT_MANIFEST, quicksight_manifest(export_uri(lake, day)))

@@ -28,11 +28,13 @@ from salescast.forecast.shards import HISTORY_FILE, SeriesScan, scan_series, sha
 from salescast.lake import (
     CENSORED,
     DRIVERS,
+    FINAL_FORECASTS,
     FORECASTS,
     RUN_DATASETS,
     RUN_DRIVERS,
     RUN_FOLDER,
     SALES_DAILY,
+    Dataset,
     Lake,
     partition_day,
     safe_run_id,
@@ -326,8 +328,7 @@ def validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFram
     values = forecasts[qcols].to_numpy(dtype=float)
     view = forecasts[["store_id", "item_id", "date", "horizon_step", "model"]].copy()
     view["date"] = view["date"].astype(str)
-    median = min(range(len(cfg.quantiles)), key=lambda i: abs(cfg.quantiles[i] - 0.5))
-    view["q_lo"], view["q_med"], view["q_hi"] = values[:, 0], values[:, median], values[:, -1]
+    view["q_lo"], view["q_med"], view["q_hi"] = values[:, 0], forecasts[cfg.median_column], values[:, -1]
     view["min_quantile"] = values.min(axis=1)
     view["monotone"] = (pd.DataFrame(values).diff(axis=1).iloc[:, 1:] >= -1e-9).all(axis=1).to_numpy()
     view["steps_per_series"] = view.groupby(["store_id", "item_id"])["horizon_step"].transform("size")
@@ -335,9 +336,9 @@ def validation_view(forecasts: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFram
 
 
 def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine shards, validate with GX, publish forecasts/metrics/safety_stock, the planners'
-    export (salescast.forecast.export) and the run summary in one commit
-    (salescast.publish.commit): all of this run, or none of it."""
+    """Combine shards, validate with GX, publish forecasts/metrics/safety_stock, the final
+    forecast (overrides applied), the planners' export (salescast.forecast.export) and the run
+    summary in one commit (salescast.publish.commit): all of this run, or none of it."""
 
     settings = Settings.from_env()
     lake = Lake.from_settings(settings)
@@ -346,19 +347,7 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     recovered = recover_publish(lake, day)  # a retry of this task after a half-done commit
     staging = _staging(lake, day, run_id)
     plan = lake.read_json(staging / PLAN_FILE)
-    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in DATASETS}
-    summaries = []
-    for shard in sorted(shards, key=lambda s: s["shard"]):
-        folder = lake.path(shard["folder"])
-        for name in DATASETS:
-            tables[name].append(lake.read_parquet(folder / f"{name}.parquet"))
-        summaries.append(lake.read_json(folder / "summary.json"))
-    combined = {
-        name: pd.concat(frames, ignore_index=True).sort_values(["store_id", "item_id"], kind="stable")
-        for name, frames in tables.items()
-    }
-    for frame in combined.values():
-        frame.insert(0, "run_date", day)
+    combined, summaries = _combine_shards(lake, shards, day)
     summary = run_summary(summaries, plan, ds, run_id, recovered)
     outcome = validate(
         validation_view(combined["forecasts"], cfg),
@@ -376,7 +365,9 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
         lake.write_parquet(staged, frame.reset_index(drop=True))
         manifest = {"dataset": name, "run_date": ds, "run_id": run_id, "rows": len(frame)}
         files.append(Staged(str(staged), str(lake.run_dir(name, day) / DATA_FILE), manifest))
-    files += stage_export(lake, day, run_id, combined["forecasts"], staging)  # the planners' CSV, same commit
+    final, categories = _final_forecasts(lake, day, combined["forecasts"], cfg, summary)
+    files.append(_stage_table(lake, staging, FINAL_FORECASTS, final, day, run_id))
+    files += stage_export(lake, day, run_id, combined["forecasts"], final, categories, staging)  # same commit
     drivers_file = (plan.get("drivers") or {}).get("file")
     if drivers_file:  # the drivers the run used and the days they censored, published with its tables
         manifest = {"dataset": RUN_DRIVERS.folder, "run_date": ds, "run_id": run_id} | summary["drivers"]
@@ -395,21 +386,72 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     return {k: summary[k] for k in ("series", "model_mix", "run_date")} | {"mean_wql": mean_wql}
 
 
+def _combine_shards(
+    lake: Lake, shards: list[dict[str, Any]], day: date
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+    """The run's tables (each shard's, in shard order, sorted by series, with the run date) and
+    the shards' summaries."""
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in DATASETS}
+    summaries = []
+    for shard in sorted(shards, key=lambda s: s["shard"]):
+        folder = lake.path(shard["folder"])
+        for name in DATASETS:
+            tables[name].append(lake.read_parquet(folder / f"{name}.parquet"))
+        summaries.append(lake.read_json(folder / "summary.json"))
+    combined = {
+        name: pd.concat(frames, ignore_index=True).sort_values(["store_id", "item_id"], kind="stable")
+        for name, frames in tables.items()
+    }
+    for frame in combined.values():
+        frame.insert(0, "run_date", day)
+    return combined, summaries
+
+
+def _final_forecasts(
+    lake: Lake, day: date, forecasts: pd.DataFrame, cfg: ForecastConfig, summary: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The final table (the planners' overrides as of the run date applied, salescast.forecast.overrides)
+    and each item's category from the item master as of the run date (None without one);
+    what the overrides did goes into ``summary["overrides"]``."""
+    from salescast.forecast.items_asof import items_as_of
+    from salescast.forecast.overrides import apply_overrides
+    from salescast.forecast.overrides_asof import overrides_as_of
+
+    final, report = apply_overrides(forecasts, overrides_as_of(lake, day), cfg.quantile_columns, cfg.median_column)
+    summary["overrides"] = report.to_dict()
+    master = items_as_of(lake, day).items
+    categories = master.set_index("item_id")["category"] if not master.empty else None
+    return final, categories
+
+
+def _stage_table(
+    lake: Lake,
+    staging: ObjectStoragePath,
+    dataset: Dataset,
+    frame: pd.DataFrame,
+    day: date,
+    run_id: str,
+    schema: Any = None,
+) -> Staged:
+    """One more table of the run (``frame`` already has its run_date), staged for the commit."""
+    staged = staging / f"{dataset.folder}.parquet"
+    lake.write_parquet(staged, frame.reset_index(drop=True), schema)
+    manifest = {"dataset": dataset.folder, "run_date": day.isoformat(), "run_id": run_id, "rows": len(frame)}
+    return Staged(str(staged), str(lake.partition_dir(dataset, day) / DATA_FILE), manifest)
+
+
 def _stage_censored(
     lake: Lake, staging: ObjectStoragePath, shards: list[dict[str, Any]], day: date, run_id: str
 ) -> Staged:
     """The shards' censored days as one table of the run, staged for the commit."""
+    import pyarrow as pa
+
     frames = [lake.read_parquet(lake.path(s["folder"]) / f"{CENSORED.folder}.parquet") for s in shards]
     censored = pd.concat(frames, ignore_index=True).sort_values(["store_id", "item_id", "date"], kind="stable")
     censored.insert(0, "run_date", day)
-    import pyarrow as pa
-
     schema = pa.schema([("run_date", pa.date32()), ("store_id", pa.string()), ("item_id", pa.string()),
                         ("date", pa.date32())])  # fmt: skip
-    staged = staging / f"{CENSORED.folder}.parquet"
-    lake.write_parquet(staged, censored.reset_index(drop=True), schema)
-    manifest = {"dataset": CENSORED.folder, "run_date": day.isoformat(), "run_id": run_id, "rows": len(censored)}
-    return Staged(str(staged), str(lake.partition_dir(CENSORED, day) / DATA_FILE), manifest)
+    return _stage_table(lake, staging, CENSORED, censored, day, run_id, schema)
 
 
 def run_summary(

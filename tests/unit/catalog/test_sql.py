@@ -3,7 +3,7 @@ sent nothing on a day is not scored, in the view as in the dashboard's accuracy)
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -136,7 +136,7 @@ def test_athena_sql_renders_from_the_same_files():
          ["run_date", "horizon_step", "points", "abs_actual", "wql_p10", "wql_p50", "wql_p90", "wape", "coverage",
           "bias"]),
         ("forecast_vs_actual", {"forecasts", "sales_daily", "censored_days"},
-         ["run_date", "store_id", "item_id", "date", "horizon_step", "p10", "p50", "p90", "actual"]),
+         ["run_date", "store_id", "item_id", "date", "horizon_step", "p10", "p50", "p90", "actual", "naive"]),
         ("forecast_by_store", {"forecast_vs_actual"},
          ["run_date", "store_id", "date", "horizon_step", "series", "sum_p50", "actual"]),
         ("forecast_total", {"forecast_by_store"},
@@ -145,6 +145,9 @@ def test_athena_sql_renders_from_the_same_files():
          ["item_id", "category", "subcategory", "brand", "launch_date", "status", "analog_item_id", "asof"]),
         ("forecast_by_category", {"forecast_vs_actual", "item_master_latest"},
          ["run_date", "category", "date", "horizon_step", "series", "sum_p50", "actual"]),
+        ("forecast_value_added", {"forecast_vs_actual", "forecasts_final", "item_master_latest"},
+         ["run_date", "store_id", "item_id", "category", "points", "points_overridden", "abs_actual",
+          "abs_error_naive", "abs_error_statistical", "abs_error_final", "fva_statistical", "fva_overrides"]),
     ],
 )  # fmt: skip
 def test_athena_views_are_valid_athena_sql_with_their_columns(view, reads, columns):
@@ -164,7 +167,7 @@ def test_athena_views_are_valid_athena_sql_with_their_columns(view, reads, colum
     assert statement.expression.named_selects == columns
     if view == "forecast_accuracy":
         assert "CASE WHEN SUM(y) > 0 THEN SUM(p50 - y) / SUM(y) END AS bias" in sql
-    elif view not in ("forecast_vs_actual", "item_master_latest"):  # totals: sums of the median only
+    elif view not in ("forecast_vs_actual", "item_master_latest", "forecast_value_added"):  # totals: p50 only
         assert "p10" not in statement.expression.sql()
         assert "p90" not in statement.expression.sql()
 
@@ -254,9 +257,10 @@ def test_unsafe_values_never_reach_sql(call, message):
 
 def test_tables_cover_every_published_dataset():
     from salescast.forecast.tasks import DATASETS  # the three datasets the forecast DAG publishes
-    from salescast.lake import CENSORED, ITEMS  # with drivers, the days they censored; the item master
+    from salescast.lake import CENSORED, FINAL_FORECASTS, ITEMS  # final; with drivers, censored days; items
 
-    assert {t.prefix for t in catalog.TABLES} == {"curated/sales_daily", *DATASETS, CENSORED.folder, ITEMS.folder}
+    published = {"curated/sales_daily", *DATASETS, FINAL_FORECASTS.folder, CENSORED.folder, ITEMS.folder}
+    assert {t.prefix for t in catalog.TABLES} == published
 
 
 def test_category_totals_add_up_to_the_total_with_each_items_newest_category(tmp_path):
@@ -289,6 +293,36 @@ def test_category_totals_add_up_to_the_total_with_each_items_newest_category(tmp
     assert by_day.tolist() == pytest.approx(total["sum_p50"].tolist())  # the categories add up to the total
 
 
+def test_forecast_value_added_is_negative_for_a_harmful_override(tmp_path):
+    """Seasonal naive (last week) misses by 5 a day, the statistical p50 by 1, a planner's set to
+    20 by 10: the statistical forecast adds value over naive, the override destroys it."""
+    root = tmp_path / "lake"
+    first = date(2025, 3, 1)
+    for n in range(14):
+        day = first + timedelta(days=n)
+        sales = pd.DataFrame({"date": [day], "store_id": ["S1"], "item_id": ["A"], "units": [5.0 if n < 7 else 10.0],
+                              "revenue": [1.0], "source_rows": [1]})  # fmt: skip
+        write(root, "curated/sales_daily", "dt", day.isoformat(), sales)
+    run = date(2025, 3, 7)
+    rows = pd.DataFrame({"run_date": run, "store_id": "S1", "item_id": ["A"] * 7,
+                         "date": [run + timedelta(days=k) for k in range(1, 8)], "p10": 7.0, "p50": 9.0,
+                         "p90": 12.0, "horizon_step": range(1, 8), "mean": 9.0, "model": "theta"})  # fmt: skip
+    write(root, "forecasts", "run_date", run.isoformat(), rows)
+    final = rows.assign(p10=15.6, p50=20.0, p90=26.7, override_id="2025-03-06/o.csv:2", override_kind="set",
+                        override_value=20.0, override_author="ana", override_reason="feels low")  # fmt: skip
+    write(root, "forecasts_final", "run_date", run.isoformat(), final)
+    warehouse = tmp_path / "w.duckdb"
+    catalog.refresh_duckdb(Lake(str(root)), warehouse)
+    naive = query(warehouse, "SELECT naive FROM forecast_vs_actual ORDER BY date")["naive"].tolist()
+    assert naive == [5.0] * 7  # the same weekday of the week before the run
+    fva = query(warehouse, "SELECT * FROM forecast_value_added").iloc[0]
+    assert (fva["points"], fva["points_overridden"], fva["abs_actual"]) == (7, 7, 70.0)
+    assert (fva["abs_error_naive"], fva["abs_error_statistical"], fva["abs_error_final"]) == (35.0, 7.0, 70.0)
+    assert fva["fva_statistical"] == pytest.approx(28 / 70)
+    assert fva["fva_overrides"] == pytest.approx(-63 / 70)  # the override made it worse
+    assert pd.isna(fva["category"])  # no item master
+
+
 def test_censored_days_of_the_newest_run_are_unknown_demand_not_misses(tmp_path):
     """A stock-out day is left out of forecast_vs_actual (so of accuracy and totals), as the
     backtest leaves it out; an older run's verdict is replaced by the newest run's."""
@@ -308,6 +342,15 @@ def test_censored_days_of_the_newest_run_are_unknown_demand_not_misses(tmp_path)
     step1 = query(warehouse, "SELECT points, bias FROM forecast_accuracy WHERE horizon_step = 1").iloc[0]
     assert step1["points"] == 3
     assert step1["bias"] == pytest.approx((6 + 7 + 1.5 - 10) / 10)
+    # the dashboard's own computation follows the same rule
+    forecasts = pd.read_parquet(tmp_path / "lake/forecasts/run_date=2025-03-01/part-0.parquet")
+    sales = query(warehouse, "SELECT store_id, item_id, date, units FROM sales_daily")
+    newest = pd.DataFrame({"store_id": ["S1"], "item_id": ["A"], "date": pd.to_datetime(["2025-03-02"])})
+    sums = accuracy.run_sums(forecasts.assign(date=pd.to_datetime(forecasts["date"])),
+                             sales.assign(date=pd.to_datetime(sales["date"])), newest)  # fmt: skip
+    first = sums[sums["horizon_step"] == 1].iloc[0]
+    assert first["points"] == 3
+    assert accuracy.scores(first.to_dict())["bias"] == pytest.approx(step1["bias"])
     store = query(warehouse, "SELECT actual FROM forecast_by_store WHERE store_id = 'S1' AND date = '2025-03-02'")
     assert pd.isna(store["actual"].iloc[0])  # A's demand unknown: so is S1's total (B's 4 alone would look low)
 

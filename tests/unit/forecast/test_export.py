@@ -17,7 +17,7 @@ import pytest
 
 from salescast.forecast import export
 from salescast.forecast import tasks as forecast_tasks
-from salescast.lake import EXPORTS, SALES_DAILY, Lake
+from salescast.lake import EXPORTS, FINAL_FORECASTS, SALES_DAILY, Dataset, Lake
 from salescast.publish import DATA_FILE, SUCCESS_MARKER, is_published, publish_partition
 from tests.support.lakes import on_both_lakes
 
@@ -58,7 +58,7 @@ def read_export(lake: Lake) -> tuple[bytes, list[list[str]], pd.DataFrame]:
 
 
 def assert_matches_published(lake: Lake) -> pd.DataFrame:
-    """The export is the published forecasts table, row for row, with final = statistical."""
+    """The export is the published forecasts table, row for row, with the final table's quantiles."""
     data, rows, frame = read_export(lake)
     assert not data.startswith(b"\xef\xbb\xbf")  # QuickSight reads UTF-8 without a BOM
     assert rows[0] == export.COLUMNS
@@ -69,10 +69,11 @@ def assert_matches_published(lake: Lake) -> pd.DataFrame:
     for column in ("store_id", "item_id", "model", "horizon_step"):
         assert frame[column].tolist() == published[column].tolist(), column
     assert frame["date"].tolist() == [d.isoformat() for d in published["date"]]
+    final = lake.read_parquet(lake.partition_dir(FINAL_FORECASTS, DAY) / DATA_FILE)
     for q in ("p10", "p50", "p90"):  # exact: CSV floats round-trip
         assert frame[f"statistical_{q}"].tolist() == published[q].tolist()
-        assert frame[f"final_{q}"].tolist() == published[q].tolist()
-    assert frame["category"].isna().all()  # no item master yet: empty
+        assert frame[f"final_{q}"].tolist() == final[q].tolist()
+    assert frame["override_id"].fillna("").tolist() == final["override_id"].fillna("").tolist()
     return frame
 
 
@@ -80,7 +81,9 @@ def assert_matches_published(lake: Lake) -> pd.DataFrame:
 def test_a_run_exports_its_forecasts_with_a_quicksight_manifest(run_env):
     lake = run_env
     forecast("run1")
-    assert_matches_published(lake)
+    frame = assert_matches_published(lake)
+    assert frame["category"].isna().all()  # no item master: empty
+    assert frame["override_id"].isna().all()  # no overrides: final = statistical
     partition = lake.partition_dir(EXPORTS, DAY)
     names = [p.name for p in lake.list_files(partition)]
     assert names == [SUCCESS_MARKER, export.EXPORT_FILE, export.QUICKSIGHT_MANIFEST]
@@ -147,8 +150,58 @@ def test_text_cells_a_spreadsheet_would_run_are_escaped_and_numbers_stay_numbers
         "date": DAY + timedelta(days=1), "p10": [1.0, 0.0], "p50": [2.5, 0.0], "p90": [4.0, 1e-9],
         "horizon_step": 1, "mean": 2.0, "model": "theta",
     })  # fmt: skip
-    rows = list(csv.reader(io.StringIO(gzip.decompress(export.csv_gz_bytes(export.export_frame(forecasts))).decode())))
+    final = forecasts.assign(override_id=[None, "2025-03-20/o.csv:2"], override_author=["", "+ana"],
+                             override_reason=[None, "=1+1"])  # fmt: skip
+    body = export.csv_gz_bytes(export.export_frame(forecasts, final))
+    rows = list(csv.reader(io.StringIO(gzip.decompress(body).decode())))
     assert rows[1][:3] == [DAY.isoformat(), '\'=HYPERLINK("x")', "'-3"]
     assert rows[2][1:3] == ["S1", "'@A"]
-    assert [float(v) for v in rows[2][7:]] == [0.0, 0.0, 1e-9, 0.0, 0.0, 1e-9]
-    assert export.csv_gz_bytes(export.export_frame(forecasts)) == export.csv_gz_bytes(export.export_frame(forecasts))
+    assert [float(v) for v in rows[2][7:13]] == [0.0, 0.0, 1e-9, 0.0, 0.0, 1e-9]
+    assert rows[2][13:] == ["2025-03-20/o.csv:2", "'+ana", "'=1+1"]  # a planner's text is text too
+    assert body == export.csv_gz_bytes(export.export_frame(forecasts, final))
+
+
+def publish_reference(lake: Lake, dataset: Dataset, asof: date, frame: pd.DataFrame) -> None:
+    staged = lake.staging_dir(dataset, asof) / DATA_FILE
+    lake.write_parquet(staged, frame.assign(asof=asof))
+    publish_partition(lake, staged, lake.partition_dir(dataset, asof), {"dataset": dataset.folder, "rows": len(frame)})
+
+
+@on_both_lakes
+def test_an_override_changes_the_final_table_and_the_export_not_the_statistical_one(run_env):
+    """A planner sets S01/A on the first horizon day; an override for a store that never sold is
+    reported, not applied; the item master's categories reach the export."""
+    from salescast.lake import ITEMS, OVERRIDES
+
+    lake = run_env
+    forecast("plain")
+    statistical = lake.read_parquet(lake.run_dir("forecasts", DAY) / DATA_FILE)
+    first = DAY + timedelta(days=1)
+    overrides = pd.DataFrame({
+        "override_id": ["2025-03-20/o.csv:2", "2025-03-20/o.csv:3"], "store_id": ["S01", "S99"], "item_id": ["A", "*"],
+        "date_from": [first, first], "date_to": [first, first], "kind": ["set", "pct"], "value": [50.0, 10.0],
+        "reason": ["launch event", "new store"], "author": ["ana", "bo"], "expires": [None, None],
+    })  # fmt: skip
+    publish_reference(lake, OVERRIDES, date(2025, 3, 20), overrides)
+    items = pd.DataFrame({"item_id": ["A", "B"], "category": ["food", "home"], "subcategory": ["x", "y"],
+                          "brand": ["b", "b"], "launch_date": [date(2024, 1, 1)] * 2, "status": ["active"] * 2,
+                          "analog_item_id": [None, None], "source_file": ["items.csv"] * 2})  # fmt: skip
+    publish_reference(lake, ITEMS, date(2025, 3, 1), items)
+    forecast("with-override")
+
+    again = lake.read_parquet(lake.run_dir("forecasts", DAY) / DATA_FILE)
+    pd.testing.assert_frame_equal(again, statistical)  # the statistical table is untouched
+    final = lake.read_parquet(lake.partition_dir(FINAL_FORECASTS, DAY) / DATA_FILE)
+    hit = (final["store_id"] == "S01") & (final["item_id"] == "A") & (pd.to_datetime(final["date"]) == str(first))
+    assert final.loc[hit, "p50"].tolist() == [50.0]
+    assert final.loc[hit, "override_id"].tolist() == ["2025-03-20/o.csv:2"]
+    assert final.loc[~hit, "override_id"].isna().all()
+    assert final.loc[~hit, "p50"].tolist() == statistical.loc[~hit.to_numpy(), "p50"].tolist()
+    summary = lake.read_json(lake.reports_dir(DAY) / "forecast_summary.json")["overrides"]
+    assert (summary["considered"], summary["applied"], summary["rows_changed"]) == (2, 1, 1)
+    assert summary["examples"] == {"no series of the run in its reach (unknown store or item)": ["2025-03-20/o.csv:3"]}
+
+    frame = assert_matches_published(lake)
+    assert frame.loc[hit.to_numpy(), "final_p50"].tolist() == [50.0]
+    assert frame.loc[hit.to_numpy(), "override_author"].tolist() == ["ana"]
+    assert dict(zip(frame["item_id"], frame["category"], strict=True)) == {"A": "food", "B": "home"}
