@@ -223,9 +223,8 @@ def synthetic_analogs(seed: int = 11) -> Case:
             for item, spec in base.items():
                 level, start = spec if isinstance(spec, tuple) else (spec, 0)
                 age = np.arange(len(days)) - start
-                mu = (
-                    level * size * weekly[days.dayofweek] * np.where(age >= 0, np.minimum(1, 0.5 + 0.1 * (age // 7)), 0)
-                )
+                ramp = np.where(age >= 0, np.minimum(1, 0.5 + 0.1 * (age // 7)), 0)
+                mu = level * size * weekly[days.day_of_week] * ramp
                 units = rng.poisson(rng.gamma(5.0, mu / 5.0))
                 rows.append(pd.DataFrame({"date": days, "store_id": s, "item_id": item, "units": units.astype(float)}))
     master = pd.DataFrame(items, columns=["item_id", "category", "analog_item_id"])

@@ -1,5 +1,6 @@
 """New items (cold start): a forecast for an item listed in a store where it has too little
-history for a bake-off, from what the item master (salescast.forecast.items_asof) says of it.
+history for a bake-off, from what the item master (salescast.forecast.items_asof) says of
+it.
 
 "Too little" is the engine's own rule (:func:`salescast.forecast.fallbacks.too_short`: fewer
 periods since the first sale than two backtest windows need, 30 days for daily data). Such a
@@ -16,17 +17,20 @@ store, not before its launch day) and, for daily data, a day-of-week shape from 
 own series. The *ramp* is the median ratio of launches' weekly level to their level in weeks
 5-8 (launches of the category, else all launches: at least MIN_LAUNCHES with eight weeks
 seen); without enough launches the data show no ramp and none is applied. An item that
-already sold for a few days scales its basis by (own sales + prior) / (basis at the same ages
-+ prior), the prior being one week of the basis: a week of its own sales weighs as much as
-the basis, and days with no sales since its start count as evidence too.
+already sold for a few days scales its basis by (own sales + a) / (basis at the same ages +
+a) (a Poisson-gamma posterior): ``a`` is 1 / the variance of comparable launches' actual-to-
+basis ratio beyond Poisson noise, so where bases predict launches well the basis holds
+longer, where they do not the item's own sales take over at once; days with no sales since
+its start count as evidence too.
 
 The band (p10..p90) comes from comparable launches found in the history: how far each one's
 first four weeks were from what the category basis (without that launch) would have
 predicted, in units of the prediction's mean; the category's launches when it has
-MIN_BAND_LAUNCHES, else all of them. With fewer launches than that it is an assumption: a
-negative binomial around the forecast with a level uncertainty (coefficient of variation) of
-ASSUMED_CV. Discontinued items are not forecast at all. Everything here is plain data in,
-tables out: the DAG (salescast.forecast.tasks) and the benchmark call :func:`plan_cold_start`.
+MIN_BAND_LAUNCHES, else all of them; it narrows as the item's own sales come in
+(:func:`narrowing`). With fewer launches than that it is an assumption: a negative binomial
+around the forecast with a level uncertainty (coefficient of variation) of ASSUMED_CV.
+Discontinued items are not forecast at all. Everything here is plain data in, tables out:
+the DAG (salescast.forecast.tasks) and the benchmark call :func:`plan_cold_start`.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ MIN_LAUNCHES = 3  # launches a category profile or a ramp averages, at least
 MIN_BAND_LAUNCHES = 10  # launches whose errors make a band, at least
 RECENT_BUCKETS = 4  # what a recent level averages (the engine's level window for days)
 SHAPE_BUCKETS = 8  # what a day-of-week shape reads
-PRIOR_BUCKETS = 1  # how many weeks of the item's own sales the basis weighs as
+MIN_SPREAD = 0.01  # least variance of launches' level around their basis (a prior of 100 units at most)
 BAND_BUCKETS = 4  # the first weeks of a launch whose errors size the band
 ASSUMED_CV = 0.5  # without comparable launches: the level's coefficient of variation
 
@@ -333,13 +337,14 @@ def basis_of(data: _Data, target: Target, analog: str | None, category: str) -> 
     return None if basis is None else Basis(basis.curve, basis.shape, note + basis.reason, basis.kind)
 
 
-def point_forecast(data: _Data, target: Target, basis: Basis) -> tuple[np.ndarray, str]:
-    """The basis over the horizon, scaled by the item's own sales since its start, and the reason."""
+def point_forecast(data: _Data, target: Target, basis: Basis, strength: float) -> tuple[np.ndarray, str, float]:
+    """The basis over the horizon, scaled by the item's own sales since its start (Poisson-gamma:
+    (own + strength) / (basis at the same ages + strength), ``strength`` in units), the reason
+    and the units the item sold since its start."""
     seen = np.arange(max(target.start, 0), data.n)
     own = data.values[target.row, seen] if target.row is not None else np.zeros(seen.size)
     expected = predict(data, basis, target.start, seen)
-    prior = PRIOR_BUCKETS * data.b * float(basis.curve.mean())
-    scale = (own.sum() + prior) / (expected.sum() + prior) if prior > 0 else 1.0
+    scale = (own.sum() + strength) / (expected.sum() + strength)
     point = predict(data, basis, target.start, np.arange(data.n, data.n + data.cfg.horizon)) * scale
     reason = basis.reason
     if seen.size and not own.any():
@@ -348,7 +353,15 @@ def point_forecast(data: _Data, target: Target, basis: Basis) -> tuple[np.ndarra
         reason += f"; x{scale:.2f} by {seen.size} {data.unit} of its own sales"
     elif target.start > data.n:
         reason += f"; starts {target.start_day}"
-    return point, reason
+    return point, reason, float(own.sum())
+
+
+def narrowing(strength: float, own: float, point: np.ndarray) -> float:
+    """How much an item's own sales narrow the launches' band: the relative error of a day's
+    forecast (level uncertainty 1 / (strength + own) of a Poisson-gamma posterior, plus Poisson
+    noise 1 / the daily mean) over what it is with no sales of its own."""
+    daily = float(point[point > 0].mean()) if (point > 0).any() else 1.0
+    return float(np.sqrt((1 / (strength + own) + 1 / daily) / (1 / strength + 1 / daily)))
 
 
 @dataclass
@@ -358,6 +371,19 @@ class BandPool:
 
     errors: dict[str, list[np.ndarray]] = field(default_factory=dict)
     lead: dict[str, list[float]] = field(default_factory=dict)
+    totals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (actual, predicted) sums
+
+    def strength(self, category: str) -> float:
+        """How many units of an item's own sales weigh as much as its basis: 1 / the variance of
+        comparable launches' actual-to-basis ratio beyond Poisson noise (the category's launches
+        when it has MIN_BAND_LAUNCHES, else all); 1 / ASSUMED_CV**2 without enough launches."""
+        everyone = [t for totals in self.totals.values() for t in totals]
+        for totals in (self.totals.get(category, []), everyone):
+            if len(totals) >= MIN_BAND_LAUNCHES:
+                actual, predicted = np.array(totals).T
+                ratio = actual / predicted
+                return 1.0 / max(float(np.var(ratio, ddof=1) - np.mean(ratio / predicted)), MIN_SPREAD)
+        return 1.0 / ASSUMED_CV**2
 
     def pick(self, category: str) -> tuple[np.ndarray, np.ndarray, int] | None:
         everyone = [e for errors in self.errors.values() for e in errors]
@@ -382,37 +408,40 @@ def band_pool(data: _Data) -> BandPool:
             continue
         errors = (data.values[la.row, at] - pred) / pred.mean()
         pool.errors.setdefault(category, []).append(errors)
+        pool.totals.setdefault(category, []).append((float(data.values[la.row, at].sum()), float(pred.sum())))
         if errors.size >= data.cfg.lead_time:
             pool.lead.setdefault(category, []).append(float(errors[: data.cfg.lead_time].sum()))
     return pool
 
 
-def band(point: np.ndarray, picked: tuple[np.ndarray, np.ndarray, int] | None, cfg: ForecastConfig) -> np.ndarray:
-    """Quantiles ``[taus, h]``: the point plus pooled launch errors times its mean, or the
-    assumed negative binomial; zero before the item starts."""
+Picked = tuple[np.ndarray, np.ndarray, int] | None  # BandPool.pick: errors, lead-time sums, launches
+
+
+def band(point: np.ndarray, picked: Picked, cfg: ForecastConfig, shrink: float = 1.0, own: float = 0.0) -> np.ndarray:
+    """Quantiles ``[taus, h]``: the point plus pooled launch errors times its mean (times
+    ``shrink``: :func:`narrowing`), or the assumed negative binomial (the Poisson-gamma
+    posterior predictive after ``own`` units sold); zero before the item starts."""
     on = point > 0
     if picked is not None:
         level = float(point[on].mean()) if on.any() else 0.0
-        offsets = np.quantile(picked[0], cfg.quantiles)[:, None] * level * on[None, :]
+        offsets = np.quantile(picked[0], cfg.quantiles)[:, None] * level * shrink * on[None, :]
         return calibration.assemble(point, offsets)
     from scipy.stats import nbinom
 
-    size = 1.0 / ASSUMED_CV**2
+    size = 1.0 / ASSUMED_CV**2 + own
     mu = np.maximum(point, 1e-12)
     q = nbinom.ppf(np.asarray(cfg.quantiles)[:, None], size, size / (size + mu[None, :]))
     return np.maximum.accumulate(np.where(on[None, :], q, 0.0), axis=0)
 
 
-def safety_row(
-    point: np.ndarray, picked: tuple[np.ndarray, np.ndarray, int] | None, cfg: ForecastConfig
-) -> dict[str, Any]:
+def safety_row(point: np.ndarray, picked: Picked, cfg: ForecastConfig, shrink: float = 1.0) -> dict[str, Any]:
     """Safety stock from the launches' lead-time errors, else the assumed distribution's spread."""
     mean = point[: cfg.lead_time]
     demand = float(mean.sum())
     if picked is not None and picked[1].size:
         level = float(point[point > 0].mean()) if (point > 0).any() else 0.0
         stock, method, samples = (
-            max(0.0, float(np.quantile(picked[1], cfg.service_level)) * level),
+            max(0.0, float(np.quantile(picked[1], cfg.service_level)) * level * shrink),
             "cold_start_launches",
             picked[1].size,
         )
@@ -479,14 +508,15 @@ def _forecast_targets(
         if basis is None:
             left[f"no basis: no usable analog and no series of category {category}"] += 1
             continue
-        point, reason = point_forecast(data, target, basis)
-        picked = pool.pick(category)
+        strength = pool.strength(category)
+        point, reason, own = point_forecast(data, target, basis, strength)
+        picked, shrink = pool.pick(category), narrowing(strength, own, point)
         points.append((target, point))
-        bands.append(band(point, picked, data.cfg))
+        bands.append(band(point, picked, data.cfg, shrink, own))
         base = {"store_id": target.store, "item_id": target.item}
         metrics.append(base | {"n_windows": 0, "censored_days": 0, "model": COLD_START, "chosen": True,
                                "reason": reason, "skipped_models": 0})  # fmt: skip
-        stocks.append(base | safety_row(point, picked, data.cfg))
+        stocks.append(base | safety_row(point, picked, data.cfg, shrink))
         summary.basis[basis.kind] = summary.basis.get(basis.kind, 0) + 1
     summary.series, summary.items = len(points), len({t.item for t, _ in points})
     errors = sum(len(v) for v in pool.errors.values())

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salescast.forecast.cold_start import band, plan_cold_start
+from salescast.forecast.cold_start import BandPool, band, narrowing, plan_cold_start
 from salescast.forecast.config import ForecastConfig
 from salescast.forecast.fallbacks import too_short
 from tests.support.launches import ANALOG_WEEKLY, END, STORES, history, listings, master
@@ -136,3 +136,15 @@ def test_without_master_items_in_the_history_nothing_changes(sales):
     assert empty.forecasts.empty
     assert empty.skip.empty
     assert empty.metrics.empty
+
+
+def test_own_sales_take_over_as_fast_as_comparable_launches_strayed_from_their_basis():
+    steady, scattered = BandPool(), BandPool()
+    steady.totals["snacks"] = [(100.0, 100.0)] * 10  # every launch sold what its basis said
+    scattered.totals["snacks"] = [(r * 100.0, 100.0) for r in (0.2, 3.0, 0.5, 1.8, 0.1, 2.5, 0.7, 1.0, 0.3, 2.2)]
+    assert steady.strength("snacks") == pytest.approx(100.0)  # the basis weighs as 100 units of own sales
+    assert scattered.strength("snacks") < 2.0  # a few units of its own outweigh the basis
+    assert BandPool().strength("snacks") == pytest.approx(4.0)  # no launches: level CV 0.5 assumed
+    point = np.full(7, 5.0)
+    assert narrowing(4.0, 0.0, point) == pytest.approx(1.0)
+    assert narrowing(4.0, 35.0, point) < narrowing(4.0, 7.0, point) < 1.0  # the band narrows as sales come in
