@@ -14,6 +14,7 @@ export) and their summary to the run summary.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
     from salescast.forecast.shards import SeriesScan
 
+log = logging.getLogger(__name__)
+
 FOLDER = "cold_start"  # under the run's staging folder
 TABLES = ("forecasts", "metrics", "safety_stock")
 SKIP_FILE = "skip.parquet"
@@ -47,9 +50,24 @@ def stage_cold_start(
     staging: ObjectStoragePath,
 ) -> dict[str, Any] | None:  # fmt: skip
     """In plan: cold start from the history snapshot (``inputs``, the files of ``days``),
-    staged for the shards and publish; the plan's entry, or None without an item master."""
+    staged for the shards and publish; the plan's entry, or None without an item master.
+
+    A cold start that fails (a bug, data no rule foresaw) does not hold up every other
+    series' forecast: the run goes on as without an item master, and its summary says why
+    (``cold_start.error``)."""
     if not has_item_master(lake, day):
         return None
+    try:
+        return _stage(lake, settings, day, inputs, days, scan, staging)
+    except Exception as error:  # any failure of the cold start: reported, not fatal
+        log.exception("cold start failed for %s; forecasting as without an item master", day)
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def _stage(
+    lake: Lake, settings: Settings, day: date, inputs: list[Path], days: list[str], scan: SeriesScan,
+    staging: ObjectStoragePath,
+) -> dict[str, Any]:  # fmt: skip
     known = items_as_of(lake, day)
     analogs = {a for a in known.items["analog_item_id"] if isinstance(a, str) and a}
     assert scan.first_day is not None  # plan refused an empty history before
@@ -80,8 +98,8 @@ def _rows_of(inputs: list[Path], items: set[str], first_day: date) -> pd.DataFra
 def shard_skip(lake: Lake, plan: dict[str, Any], history: pd.DataFrame) -> list[tuple[str, str]] | None:
     """In a shard: the series of its history the bake-off leaves out (cold-started or
     discontinued); None without an item master."""
-    entry = plan.get("cold_start")
-    if not entry:
+    entry = plan.get("cold_start") or {}
+    if not entry.get("folder"):
         return None
     skip = lake.read_parquet(lake.path(entry["folder"]) / SKIP_FILE)
     keys = history[SKIP_COLUMNS].astype(str).drop_duplicates()
@@ -91,8 +109,8 @@ def shard_skip(lake: Lake, plan: dict[str, Any], history: pd.DataFrame) -> list[
 
 def add_cold_start(lake: Lake, plan: dict[str, Any], tables: dict[str, list[pd.DataFrame]]) -> None:
     """In publish: the cold start's rows join the shards' tables (in place)."""
-    entry = plan.get("cold_start")
-    if not entry:
+    entry = plan.get("cold_start") or {}
+    if not entry.get("folder"):
         return
     for name in TABLES:
         frame = lake.read_parquet(lake.path(entry["folder"]) / f"{name}.parquet")
@@ -106,6 +124,9 @@ def cold_start_summary(plan: dict[str, Any], summary: dict[str, Any]) -> dict[st
     forecast and why, the item master deliveries used)."""
     entry = plan.get("cold_start")
     if not entry:
+        return summary
+    if "error" in entry:
+        summary["cold_start"] = {"error": entry["error"]}
         return summary
     own = entry["summary"]
     summary["cold_start"] = own | {"items_as_of": entry["items_as_of"]}
