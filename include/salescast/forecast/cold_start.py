@@ -298,7 +298,10 @@ def targets(data: _Data, items: pd.DataFrame, listings: pd.DataFrame) -> tuple[l
     master = items.set_index("item_id")
     active = set(master.index[master["status"] == ACTIVE])
     starts: dict[tuple[str, str], date] = {}
+    left: Counter[str] = Counter()
     for store, item, day in listings[["store_id", "item_id", "list_date"]].values:
+        if item not in master.index:
+            left["listed, not in the item master"] += 1
         if item in active:
             starts[(str(store), str(item))] = max(
                 pd.Timestamp(day), pd.Timestamp(master.at[item, "launch_date"])
@@ -307,7 +310,6 @@ def targets(data: _Data, items: pd.DataFrame, listings: pd.DataFrame) -> tuple[l
         if item in active and (store, item) not in starts:
             starts[(store, item)] = pd.Timestamp(master.at[item, "launch_date"]).date()
     out: list[Target] = []
-    left: Counter[str] = Counter()
     last = data.n + data.cfg.horizon - 1
     for (store, item), day in sorted(starts.items()):
         row, start = data.row.get((store, item)), data.index(day)

@@ -111,9 +111,12 @@ def test_short_series_of_master_items_get_cold_start_by_the_engines_own_rule(pla
 
 
 def test_a_listing_after_the_horizon_is_not_forecast_yet(sales):
-    later = plan_cold_start(sales, master(), listings([("S1", "N1", "2025-06-01")]), CFG, END)
+    later = plan_cold_start(
+        sales, master(), listings([("S1", "N1", "2025-06-01"), ("S1", "X9", "2025-05-01")]), CFG, END
+    )
     assert not (later.forecasts["item_id"] == "N1").any()
     assert later.summary.to_dict()["not_forecast"]["listed after the horizon"] == 1
+    assert later.summary.to_dict()["not_forecast"]["listed, not in the item master"] == 1
     assert later.summary.to_dict()["not_forecast"]["no store: not listed and never sold"] == 4  # N2..N5
 
 
