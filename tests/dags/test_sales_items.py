@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from salescast.forecast.items_asof import items_as_of
 from salescast.lake import ITEM_LISTINGS, ITEMS, Lake
-from salescast.publish import is_published
+from salescast.publish import DATA_FILE, is_published
 from tests.support.dags import run
 
 pytestmark = pytest.mark.slow
@@ -69,3 +70,59 @@ def test_the_items_dag_is_always_there_with_the_ingest_conventions(dagbag):
     assert dag.on_failure_callback is not None
     assert "ingest" in dag.tags
     assert "items" in dag.tags
+
+
+@pytest.fixture
+def launch_env(items_env):
+    """Six weeks of tests.support.launches' sales ingested (E0, the analog A1, D1, and R1 launched ten days ago)."""
+    from salescast.ingest.pipeline import ingest_day
+    from tests.support.launches import END, history
+
+    lake, root = items_env
+    sales = history()
+    sales = sales[
+        sales["item_id"].isin(["E0", "A1", "D1", "R1"]) & (pd.to_datetime(sales["date"]) > END - pd.Timedelta(days=42))
+    ]
+    for day, rows in sales.groupby("date"):
+        folder = root / "landing" / "sales" / day.isoformat()
+        folder.mkdir(parents=True)
+        rows.assign(date=day.isoformat()).to_csv(folder / "sales.csv", index=False)
+        ingest_day(lake, day, "bootstrap", 0.05)
+    return lake, root, END.date()
+
+
+def test_an_item_master_delivery_makes_a_new_item_appear_in_the_forecasts_as_cold_start(launch_env):
+    from salescast.lake import EXPORTS
+
+    lake, root, day = launch_env
+    assert run("sales_forecast", day).state == "success"  # no item master: the run is as it always was
+    before = lake.read_parquet(lake.run_dir("forecasts", day) / DATA_FILE)
+    assert "N1" not in set(before["item_id"])
+    assert set(before.loc[before["item_id"] == "R1", "model"]) == {"recent_mean"}  # 10 days: a fallback
+    assert "cold_start" not in lake.read_json(lake.reports_dir(day) / "forecast_summary.json")
+
+    _deliver(root, day, "items.csv", [HEADER, "E0,snacks,,,2020-01-01,active,", "A1,snacks,,,2020-01-01,active,",
+                                      "R1,snacks,,,2025-04-21,active,", "D1,snacks,,,2020-01-01,discontinued,",
+                                      "N1,snacks,,,2025-05-01,active,A1"])  # fmt: skip
+    _deliver(
+        root, day, "listings.csv", ["store_id,item_id,list_date"] + [f"{s},N1,2025-05-01" for s in ("S1", "S2", "S3")]
+    )
+    assert run("sales_items", day).state == "success"
+    assert run("sales_forecast", day).state == "success"
+    after = lake.read_parquet(lake.run_dir("forecasts", day) / DATA_FILE)
+    new = after[after["item_id"] == "N1"]
+    assert sorted(set(new["store_id"])) == ["S1", "S2", "S3"]
+    assert set(new["model"]) == {"cold_start"}
+    assert len(new) == 3 * 7
+    assert set(after.loc[after["item_id"] == "R1", "model"]) == {"cold_start"}  # the short series too
+    assert "D1" not in set(after["item_id"])  # discontinued: no rows
+    metrics = lake.read_parquet(lake.run_dir("metrics", day) / DATA_FILE)
+    reasons = metrics[(metrics["item_id"] == "N1") & metrics["chosen"]].set_index("store_id")["reason"]
+    assert reasons["S1"].startswith("analog A1 in S1")
+    summary = lake.read_json(lake.reports_dir(day) / "forecast_summary.json")
+    assert summary["cold_start"]["series"] == 6  # N1 in three stores, R1 in three
+    assert summary["cold_start"]["discontinued"]["items"] == 1
+    assert summary["model_mix"]["cold_start"] == 6
+    assert summary["series"] == len(after[["store_id", "item_id"]].drop_duplicates())
+    export = pd.read_csv(lake.partition_dir(EXPORTS, day).path + "/forecast.csv.gz", dtype=str)
+    assert (export.loc[export["item_id"] == "N1", "model"] == "cold_start").sum() == 21  # flows to the planners' CSV

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import pandas as pd
 
@@ -38,6 +38,7 @@ def run_forecast(
     known_days: pd.DatetimeIndex | None = None,
     unknown_store_days: Mapping[str, Sequence[str]] | None = None,
     drivers: pd.DataFrame | None = None,
+    skip: Collection[tuple[str, str]] | None = None,
 ) -> ForecastResult:
     """Forecast every series (or one shard of them) of a canonical history
     (``date, store_id, item_id, units``) known through ``end``.
@@ -46,13 +47,18 @@ def run_forecast(
     ``unknown_store_days``: days an expected store sent nothing (imputed for its series);
     ``drivers``: a drivers table (salescast.forecast.drivers): censored days are
     unknown demand, known-ahead drivers are regressors, future closed days forecast zero.
-    Without drivers the run is exactly what it was before they existed."""
+    Without drivers the run is exactly what it was before they existed.
+    ``skip``: (store, item) series the bake-off leaves out, though they stay in the panel (the
+    cold start's and discontinued items': salescast.forecast.cold_start)."""
     plan = None if drivers is None else DriverPlan.from_table(drivers, cfg.horizon, cfg.freq)
     panel = build_panel(history, cfg.freq, end, known_days, unknown_store_days, plan.censor if plan else None)
     if plan is not None:
         plan.to_periods(panel)
     keys = list(zip(panel.keys["store_id"], panel.keys["item_id"], strict=True))
     rows = [i for i, (s, it) in enumerate(keys) if shard is None or shard_of(s, it, n_shards) == shard]
+    if skip:
+        left_out = set(skip)
+        rows = [i for i in rows if keys[i] not in left_out]
     desc = f"forecast{'' if shard is None else f' shard {shard}'}"
     events = _events(panel.dates, cfg)
     per_series, without = plan.series(panel, rows) if plan else (None, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from salescast.forecast.backtest import backtest_plan
-from salescast.forecast.config import ForecastConfig
+from salescast.forecast.config import ForecastConfig, season_length
 from salescast.forecast.models.fallbacks import RecentMean, SeasonalNaiveBand, Zero
 from salescast.forecast.outcome import SeriesOutcome, today_level
 
@@ -35,6 +35,12 @@ def fallback(y: np.ndarray, m: int, cfg: ForecastConfig, key: tuple[str, str]) -
         whole_season = m > 1 and y.size >= m + 4  # seasonal naive once a whole season (and some) exists
         return _outcome(SEASONAL_NAIVE if whole_season else RECENT_MEAN, y, m, cfg, key, reason)
     return None
+
+
+def too_short(n: int, cfg: ForecastConfig) -> bool:
+    """Whether a series of ``n`` periods (from its first sale) is too short for a bake-off:
+    the rule :func:`fallback` applies (:func:`backtest.backtest_plan` gives it no two windows)."""
+    return not backtest_plan(n, season_length(cfg.freq, n), cfg)[0]
 
 
 def every_candidate_failed(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from salescast.config import Settings
+from salescast.forecast import cold_start_tasks
 from salescast.forecast.engine import ForecastConfig, ForecastInputError, merge_summaries, run_forecast
 from salescast.forecast.export import stage_export
 from salescast.forecast.models.registry import MODEL_NAMES
@@ -205,6 +206,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         n_shards = shard_count(scan.codes.size, settings, max_map_length())
         out = Path(staging.path) if lake.is_local else Path(spool) / "out"
         split = split_history(inputs, scan, n_shards, out)
+        cold_start = cold_start_tasks.stage_cold_start(lake, settings, day, inputs, days, scan, staging)
         shards = [i for i in range(n_shards) if split.series[i]]
         if not lake.is_local:  # written beside the inputs in the spool, then uploaded
             for i in shards:
@@ -223,6 +225,7 @@ def plan_shards(ds: str, run_id: str) -> list[dict[str, Any]]:
         # days an expected store sent nothing (salescast.deliveries): imputed, not zero sales
         "missing_store_days": settings.delivery_rule.missing_by_day(dict(zip(days, scan.stores, strict=True))),
         "drivers": drivers,  # None: drivers off
+        "cold_start": cold_start,  # None: no item master published (salescast.forecast.cold_start_tasks)
     }
     lake.write_json(staging / PLAN_FILE, plan)
     log.info(
@@ -297,6 +300,7 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
     plan = lake.read_json(lake.path(spec["plan"]))
     history = anchored(lake.read_parquet(lake.path(spec["history"])), plan["first_day"])
     cfg, shard = ForecastConfig.from_settings(settings), spec["shard"]
+    skip = cold_start_tasks.shard_skip(lake, plan, history)  # None without an item master
     result = run_forecast(
         history,
         cfg,
@@ -307,8 +311,9 @@ def forecast_shard(ds: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]
         known_days=pd.DatetimeIndex(plan["days"]),
         unknown_store_days=plan.get("missing_store_days"),
         drivers=_shard_drivers(lake, plan, history),
+        skip=skip,
     )
-    expected = plan["shard_series"][str(shard)]
+    expected = plan["shard_series"][str(shard)] - len(skip or ())
     if result.summary["series"] != expected:
         raise RuntimeError(f"shard {shard}: {result.summary['series']} series forecast, the plan has {expected}")
     folder = _staging(lake, day, run_id) / shard_folder(shard)
@@ -347,8 +352,8 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
     recovered = recover_publish(lake, day)  # a retry of this task after a half-done commit
     staging = _staging(lake, day, run_id)
     plan = lake.read_json(staging / PLAN_FILE)
-    combined, summaries = _combine_shards(lake, shards, day)
-    summary = run_summary(summaries, plan, ds, run_id, recovered)
+    combined, summaries = _combine_shards(lake, shards, day, plan)
+    summary = cold_start_tasks.cold_start_summary(plan, run_summary(summaries, plan, ds, run_id, recovered))
     outcome = validate(
         validation_view(combined["forecasts"], cfg),
         "forecasts",
@@ -387,10 +392,10 @@ def publish_forecasts(ds: str, run_id: str, shards: list[dict[str, Any]]) -> dic
 
 
 def _combine_shards(
-    lake: Lake, shards: list[dict[str, Any]], day: date
+    lake: Lake, shards: list[dict[str, Any]], day: date, plan: dict[str, Any]
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
-    """The run's tables (each shard's, in shard order, sorted by series, with the run date) and
-    the shards' summaries."""
+    """The run's tables (each shard's, in shard order, and the new items' cold-start rows the
+    plan staged; sorted by series, with the run date) and the shards' summaries."""
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in DATASETS}
     summaries = []
     for shard in sorted(shards, key=lambda s: s["shard"]):
@@ -398,6 +403,7 @@ def _combine_shards(
         for name in DATASETS:
             tables[name].append(lake.read_parquet(folder / f"{name}.parquet"))
         summaries.append(lake.read_json(folder / "summary.json"))
+    cold_start_tasks.add_cold_start(lake, plan, tables)  # new items' rows, in the same tables and commit
     combined = {
         name: pd.concat(frames, ignore_index=True).sort_values(["store_id", "item_id"], kind="stable")
         for name, frames in tables.items()

@@ -315,6 +315,20 @@ def test_shards_partition_the_series_and_jobs_do_not_change_results():
     )
 
 
+def test_skipped_series_are_left_out_and_the_others_forecast_as_without_the_skip():
+    panel = simulate_panel(PanelSpec(stores=1, items=3, seed=5), date(2024, 1, 1), date(2024, 3, 31))
+    cfg = ForecastConfig(horizon=7)
+    whole = run_forecast(panel, cfg)
+    left = run_forecast(panel, cfg, skip=[("S01", "I0002")])  # a cold-started or discontinued series
+    assert ("S01", "I0002") not in set(zip(left.forecasts["store_id"], left.forecasts["item_id"], strict=True))
+    assert left.summary["series"] == 2
+    kept = whole.forecasts[whole.forecasts["item_id"] != "I0002"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(left.forecasts, kept)
+    everything = run_forecast(panel, cfg, skip=[("S01", f"I000{i}") for i in (1, 2, 3)])
+    assert everything.forecasts.empty
+    assert everything.summary["series"] == 0
+
+
 def test_forecast_rows_follow_the_contract():
     panel = simulate_panel(PanelSpec(stores=1, items=5, seed=2), date(2024, 1, 1), date(2024, 4, 30))
     result = run_forecast(panel, ForecastConfig(horizon=7, quantiles=(0.1, 0.5, 0.9)))

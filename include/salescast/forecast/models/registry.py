@@ -46,9 +46,11 @@ def screened_out(losses: dict[str, float]) -> bool:
 # Built from the candidates' backtests of a series, in this order (a later one may read the earlier).
 ENSEMBLES: tuple[Ensemble, ...] = (Combination(), TopPool(3))
 FALLBACKS = (Zero(), RecentMean(), SeasonalNaiveBand())
+# Made outside the bake-off, for items with too little history of their own (salescast.forecast.cold_start).
+COLD_START = "cold_start"
 
 BY_NAME: dict[str, Model] = {model.name: model for model in CANDIDATES}
 # What ForecastConfig.candidates may name.
 SELECTABLE = tuple([model.name for model in CANDIDATES] + [ensemble.name for ensemble in ENSEMBLES])
 # Every value the forecasts table's ``model`` column can hold.
-MODEL_NAMES = tuple(dict.fromkeys([*SELECTABLE, *(fallback.name for fallback in FALLBACKS)]))
+MODEL_NAMES = tuple(dict.fromkeys([*SELECTABLE, *(fallback.name for fallback in FALLBACKS), COLD_START]))

@@ -27,9 +27,9 @@ def test_model_names_are_derived_from_the_registry():
     assert registry.MODEL_NAMES == (
         "seasonal_naive", "ets_damped", "ets_log", "theta", "autoreg", "sdiff_ar", "croston_sba", "tsb",
         "autoreg_drivers", "sdiff_ar_drivers", "ets_damped_drivers", "theta_drivers", "combo", "top3", "zero",
-        "recent_mean",
+        "recent_mean", "cold_start",
     )  # fmt: skip
-    assert set(registry.SELECTABLE) == set(registry.MODEL_NAMES) - {"zero", "recent_mean"}
+    assert set(registry.SELECTABLE) == set(registry.MODEL_NAMES) - {"zero", "recent_mean", "cold_start"}
 
 
 def test_the_smoothing_twins_run_only_where_an_ar_twin_beat_its_plain_model():
