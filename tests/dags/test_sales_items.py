@@ -114,15 +114,15 @@ def test_an_item_master_delivery_makes_a_new_item_appear_in_the_forecasts_as_col
     assert sorted(set(new["store_id"])) == ["S1", "S2", "S3"]
     assert set(new["model"]) == {"cold_start"}
     assert len(new) == 3 * 7
-    assert set(after.loc[after["item_id"] == "R1", "model"]) == {"cold_start"}  # the short series too
+    assert set(after.loc[after["item_id"] == "R1", "model"]) == {"recent_mean"}  # 10 days of its own: the engine's
     assert "D1" not in set(after["item_id"])  # discontinued: no rows
     metrics = lake.read_parquet(lake.run_dir("metrics", day) / DATA_FILE)
     reasons = metrics[(metrics["item_id"] == "N1") & metrics["chosen"]].set_index("store_id")["reason"]
     assert reasons["S1"].startswith("analog A1 in S1")
     summary = lake.read_json(lake.reports_dir(day) / "forecast_summary.json")
-    assert summary["cold_start"]["series"] == 6  # N1 in three stores, R1 in three
+    assert summary["cold_start"]["series"] == 3  # N1 in three stores
     assert summary["cold_start"]["discontinued"]["items"] == 1
-    assert summary["model_mix"]["cold_start"] == 6
+    assert summary["model_mix"]["cold_start"] == 3
     assert summary["series"] == len(after[["store_id", "item_id"]].drop_duplicates())
     export = pd.read_csv(lake.partition_dir(EXPORTS, day).path + "/forecast.csv.gz", dtype=str)
     assert (export.loc[export["item_id"] == "N1", "model"] == "cold_start").sum() == 21  # flows to the planners' CSV

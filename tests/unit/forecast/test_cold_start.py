@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salescast.forecast.cold_start import BandPool, band, narrowing, plan_cold_start
+from salescast.forecast.cold_start import BandPool, band, handed_over, narrowing, plan_cold_start
 from salescast.forecast.config import ForecastConfig
 from salescast.forecast.fallbacks import too_short
 from tests.support.launches import ANALOG_WEEKLY, END, STORES, history, listings, master
@@ -100,14 +100,21 @@ def test_a_store_that_never_sold_anything_uses_the_category_everywhere_and_start
     assert (rows["mean"].iloc[2:] > 0).all()
 
 
-def test_short_series_of_master_items_get_cold_start_by_the_engines_own_rule(plan):
-    assert too_short(29, CFG)
-    assert not too_short(30, CFG)
+def test_an_item_is_the_engines_once_its_own_sales_cover_a_week(plan, sales):
+    """HANDOVER_DAYS: R1 has 10 days of sales, so the engine's short-series fallback forecasts it;
+    had it first sold 4 days ago it would still be new, its basis scaled by those days."""
+    assert handed_over(7, CFG)
+    assert not handed_over(6, CFG)
+    assert too_short(29, CFG)  # the engine's own rule (bake-off or fallback) is a different one
     keys = set(map(tuple, plan.skip.to_numpy()))
-    assert {(s, "R1") for s in STORES} <= keys  # 10 days of sales: the cold start's
+    assert not {(s, "R1") for s in STORES} & keys  # 10 days: the engine's
     assert not {(s, "L4") for s in STORES} & keys  # 70 days: the bake-off's
-    assert "x" in _reason(plan, "S1", "R1")
-    assert "10 days of its own sales" in _reason(plan, "S1", "R1")
+    cut = sales[(sales["item_id"] != "R1") | (pd.to_datetime(sales["date"]) > pd.Timestamp(END) - pd.Timedelta(days=4))]
+    young = plan_cold_start(cut, master(), listings([]), CFG, END)
+    assert {(s, "R1") for s in STORES} <= set(map(tuple, young.skip.to_numpy()))
+    reason = _reason(young, "S1", "R1")
+    assert "days of its own sales" in reason, reason
+    assert "x" in reason
 
 
 def test_a_listing_after_the_horizon_is_not_forecast_yet(sales):
