@@ -416,7 +416,9 @@ def band_pool(data: _Data) -> BandPool:
     pool = BandPool()
     for la in data.launches:
         category = data.category.get(la.item)
-        basis = None if category is None else category_basis(data, la.store, category, exclude=la.item)
+        if category is None:
+            continue
+        basis = category_basis(data, la.store, category, exclude=la.item)
         if basis is None:
             continue
         at = np.arange(la.start, min(la.start + BAND_BUCKETS * data.b, data.n))

@@ -125,8 +125,8 @@ def apply_overrides(
         columns = [*quantiles, "mean"]
         values = final.loc[hit, columns].to_numpy(dtype=float)
         kind, value = chosen["kind"].to_numpy(), chosen["value"].to_numpy(dtype=float)
-        median = final.loc[hit, median].to_numpy(dtype=float)
-        ratio = np.where(median > 0, value / np.where(median > 0, median, 1.0), np.nan)
+        old = final.loc[hit, median].to_numpy(dtype=float)
+        ratio = np.where(old > 0, value / np.where(old > 0, old, 1.0), np.nan)
         changed = np.where(
             (kind == "set")[:, None],
             np.where(np.isnan(ratio)[:, None], value[:, None], values * ratio[:, None]),
