@@ -574,8 +574,10 @@ def test_forecast_run_tab_shows_the_report_and_summary(airflow, built, viewer):
     assert overview["summary"]["series"] == summary["series"] == 10
     assert overview["summary"]["model_mix"] == summary["model_mix"]
     assert overview["summary"]["bake_off"] == summary["backtest"]["bake_off"]
-    for name in ("forecasts", "metrics", "safety_stock"):
+    for name in ("forecasts", "metrics", "safety_stock", "forecasts_final"):
         assert overview["published"][name]["by_this_run"] is True
+    assert overview["summary"]["overrides"] == summary["overrides"]  # what the run tab shows of them
+    assert overview["summary"]["overrides"]["considered"] == 0
     assert overview["report"] == "index.html"
     assert "total.png" in overview["files"]
     page = get(airflow, viewer, f"/salescast{run_path}/files/index.html")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from salescast.csv_safe import csv_chunks
 from salescast.dashboard.jsonable import clean
 from salescast.dashboard.params import NotFound
-from salescast.lake import RUN_DATASETS, Lake, fit_name, is_data_file_name, safe_run_id
+from salescast.lake import FINAL_FORECASTS, RUN_DATASETS, Lake, fit_name, is_data_file_name, safe_run_id
 from salescast.publish import read_manifest
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def forecast_overview(lake: Lake, ref: RunRef) -> dict[str, Any]:
     backtest = (summary or {}).get("backtest", {})
     keep = (
         "series", "model_mix", "fallbacks", "skipped_models", "imputed_days", "imputed_store_days",
-        "missing_stores", "safety_stock", "horizon", "freq",
+        "missing_stores", "safety_stock", "horizon", "freq", "overrides", "cold_start",
     )  # fmt: skip
     return {
         "summary": None
@@ -142,7 +142,10 @@ def forecast_overview(lake: Lake, ref: RunRef) -> dict[str, Any]:
         },
         "outputs_of_this_run": bool(summary) and summary.get("run_id") == ref.run_id,
         "validation": None if validation is None else {k: validation.get(k) for k in ("success", "statistics")},
-        "published": {name: _published(read_manifest(lake, lake.run_dir(name, ref.day)), ref) for name in RUN_DATASETS},
+        "published": {
+            name: _published(read_manifest(lake, lake.partition_dir(dataset, ref.day)), ref)
+            for name, dataset in (*RUN_DATASETS.items(), (FINAL_FORECASTS.folder, FINAL_FORECASTS))
+        },
         "report": "index.html" if (folder / "index.html").exists() else None,
     }
 

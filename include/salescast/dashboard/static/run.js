@@ -28,6 +28,17 @@
     return null;
   }
 
+  // What the planners' overrides did to this run (forecasts_final): applied, and why others were not.
+  function overridesBlock(ov) {
+    if (!ov) return null;
+    const skipped = Object.entries(ov.not_applied || {});
+    return el("div", { id: "overrides" },
+      el("div", { className: "cards" }, dl("Overrides (final forecast)", [["considered", num(ov.considered, 0)], ["applied", num(ov.applied, 0)],
+        ["rows changed", num(ov.rows_changed, 0)], ["series changed", num(ov.series_changed, 0)]])),
+      skipped.length ? el("ul", { className: "notice" }, skipped.map(([reason, n]) =>
+        el("li", {}, `${num(n, 0)} not applied: ${reason} (e.g. ${((ov.examples || {})[reason] || []).join(", ")})`))) : null);
+  }
+
   function renderForecast(o) {
     const s = o.summary;
     if (!s) { main.append(panel("Nothing published", el("p", {}, `Run ${o.run_id} left no forecast summary for ${o.day}: it failed or has not published yet.`))); return; }
@@ -42,6 +53,8 @@
         dl("Seasonal naive", [["mean wQL", num(naive.mean_wql, 3)], ["WAPE", num(naive.wape, 3)], ["coverage", pct(naive.coverage)]]),
         dl("Safety stock", [["target service level", pct(ss.target_service_level)], ["achieved (backtest)", pct(ss.achieved_service_level)], ["lead time", num(ss.lead_time, 0)]])),
       (s.missing_stores || []).length ? el("p", { className: "notice" }, `Store(s) that usually deliver sent nothing for ${o.day}: ${s.missing_stores.join(", ")}. Their sales are imputed, not read as zero.`) : null,
+      overridesBlock(s.overrides),
+      s.cold_start && !s.cold_start.error ? el("p", { id: "cold-start" }, `New items (cold start): ${num(s.cold_start.series || 0, 0)} series of ${num(s.cold_start.items || 0, 0)} items; discontinued items left out: ${num((s.cold_start.discontinued || {}).items || 0, 0)}.`) : null,
       el("div", { id: "model-mix", className: "chart small" }),
       table(["dataset", "rows", "published by"], Object.entries(o.published).map(([name, p]) => [name, p ? num(p.rows, 0) : "not published", p ? p.run_id : "–"]), [1])));
     const mix = s.model_mix || {};
