@@ -113,7 +113,7 @@ def build(lake: Lake) -> BuiltLake:
 # on top, hand-placed days whose page is known: a local event, a store closure, an item out of
 # stock, and rows more specific than the `*` rows they override.
 
-DRIVERS_FIRST = date(2025, 1, 1)
+DRIVERS_FIRST = date(2024, 9, 1)  # 200 days: enough for the AR models with drivers to see the promotions
 DRIVERS_RUN = date(2025, 3, 20)  # the run with drivers; the day before: a run without
 DRIVERS_HORIZON = 7
 EVENTS = (DRIVERS_RUN - timedelta(days=10), DRIVERS_RUN - timedelta(days=9), DRIVERS_RUN + timedelta(days=4))

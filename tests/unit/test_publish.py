@@ -144,7 +144,7 @@ def test_the_next_run_finishes_what_an_earlier_run_left(lake, first_run, monkeyp
     assert summary["recovered_publish"] == {
         "run_id": "run2",
         "action": "finished",
-        "detail": "6 file(s) published as staged",  # 3 tables, the export and its manifest, the summary
+        "detail": "7 file(s) published as staged",  # 3 tables, the final one, the export and its manifest, the summary
     }
 
 

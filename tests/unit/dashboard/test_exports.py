@@ -20,7 +20,7 @@ from salescast.csv_safe import FORMULA_TRIGGERS
 from salescast.dashboard import exports
 from salescast.dashboard.params import NotFound
 from salescast.forecast import export
-from salescast.lake import EXPORTS, Lake
+from salescast.lake import EXPORTS, FINAL_FORECASTS, Lake
 from salescast.publish import DATA_FILE, SUCCESS_MARKER
 from tests.support.dashboard_lake import forecast_run, publish_history
 from tests.support.lakes import on_both_lakes
@@ -97,7 +97,9 @@ def test_a_run_without_an_export_or_no_run_is_not_found_with_the_reason(run_lake
 def test_a_formula_in_an_export_not_written_by_salescast_is_neutralised(run_lake):
     """An export written by hand (or another tool) with raw formula cells: they go out escaped,
     numbers stay numbers, and the store filter finds the series by its id as it was."""
-    frame = export.export_frame(run_lake.read_parquet(run_lake.run_dir("forecasts", DAY) / DATA_FILE))
+    forecasts = run_lake.read_parquet(run_lake.run_dir("forecasts", DAY) / DATA_FILE)
+    final = run_lake.read_parquet(run_lake.partition_dir(FINAL_FORECASTS, DAY) / DATA_FILE)
+    frame = export.export_frame(forecasts, final)
     frame.loc[frame["store_id"] == "S02", "store_id"] = '=HYPERLINK("http://evil.example","x")'
     frame = frame[frame["item_id"].isin(["I0001", "I0002"])]
     frame["category"] = "@SUM(A1)"
