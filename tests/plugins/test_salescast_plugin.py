@@ -599,6 +599,7 @@ def test_bad_parameters_get_a_clear_4xx_and_nothing_outside_the_lake(airflow, bu
         f"/salescast/api/series/detail?store_id={'x' * 300}&item_id=y": (400, "not a valid id"),
         "/salescast/api/series/detail?store_id=S01&item_id=x&run_date=2025-02-30": (400, "not a date"),
         "/salescast/api/series/detail?store_id=S01&item_id=x&run_date=../../x": (400, "not a date"),
+        "/salescast/api/planning?run_date=../x": (400, "not a date"),
         "/salescast/api/series/detail?store_id=S01&item_id=x&run_date=2024-01-01": (404, "no published forecast run"),
         "/salescast/api/series?sort=bogus": (422, "sort"),
         "/salescast/api/series?limit=0": (422, "limit"),
@@ -819,6 +820,39 @@ def test_the_download_button_follows_the_search_and_the_shown_run(airflow, built
     assert shown == pytest.approx([r["bias"] for r in runs])
     assert "bias " in latest_line
     assert latest_line.endswith(("(ran high)", "(ran low)", "0.0%"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium: make chromium")
+def test_planning_totals_are_the_runs_sums_and_fva_is_per_run(airflow, built, viewer, monkeypatch):
+    """/api/planning runs the project's SQL views over the lake: a store's p50 is the sum of its
+    series' p50 over the newest run's horizon, the stores add up to the total, and every run
+    with known actuals has a forecast value added (no overrides here: the final is the statistical)."""
+    planned = get(airflow, viewer, "/salescast/api/planning").json()
+    assert planned["run_date"] == LAST.isoformat()
+    frame = published(built.root, "forecasts")[LAST.isoformat()]
+    sums = frame.groupby("store_id")["p50"].sum()
+    assert {r["name"]: round(r["sum_p50"], 6) for r in planned["stores"]} == {k: round(v, 6) for k, v in sums.items()}
+    assert sum(r["sum_p50"] for r in planned["total"]) == pytest.approx(frame["p50"].sum())
+    assert [r["run_date"] for r in planned["fva"]] == [d.isoformat() for d in TASK_RUNS]  # LAST: no actuals yet
+    assert all(r["fva_overrides"] == 0 for r in planned["fva"])
+    assert all(r["fva_statistical"] is not None for r in planned["fva"])
+    earlier = get(airflow, viewer, f"/salescast/api/planning?run_date={TASK_RUNS[0]}").json()
+    assert earlier["run_date"] == TASK_RUNS[0].isoformat()
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("SALESCAST_LAKE_URI", built.lake.uri)
+    with sync_playwright() as playwright:
+        browser, page = browser_page(playwright, airflow)
+        try:
+            page.goto("http://localhost:8080/salescast/forecasts", wait_until="load")
+            page.locator("#planning-stores tbody tr").first.wait_for(timeout=60_000)
+            store_rows = page.locator("#planning-stores tbody tr").count()
+            fva_traces = page.evaluate("() => document.getElementById('planning-fva').data.length")
+        finally:
+            browser.close()
+    assert store_rows == len(planned["stores"])  # the totals panel shows every store
+    assert fva_traces == 2  # statistical vs naive, overrides vs statistical
 
 
 # ---- demand drivers on the series chart ----------------------------------------------------------

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from salescast.config import Settings
-from salescast.dashboard import dagruns, exports, params, search
+from salescast.dashboard import dagruns, exports, jsonable, params, planning, search
 from salescast.dashboard.params import BadRequest, NotFound
 from salescast.dashboard.store import SORTS, DashboardStore, store_for
 
@@ -173,6 +173,11 @@ def add_forecast_api(app: FastAPI, forecasts: list) -> None:
     @app.get("/api/accuracy", dependencies=forecasts)
     def accuracy() -> JSONResponse:
         return JSONResponse(current_store().accuracy())
+
+    @app.get("/api/planning", dependencies=forecasts)
+    def planning_totals(run_date: str | None = None) -> JSONResponse:
+        """Store, category and total p50 and actuals of a run, and forecast value added per run."""
+        return JSONResponse(jsonable.clean(planning.planning(current_store().lake, params.run_date(run_date))))
 
 
 def add_run_routes(app: FastAPI, runs: list) -> None:

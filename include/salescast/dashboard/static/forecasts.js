@@ -265,6 +265,33 @@
     Plotly.react("accuracy-steps", traces, Object.assign(theme(), { title: { text: "per horizon step", font: { size: 13 } }, shapes: target, yaxis, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
   }
 
+  // Store and category totals of the newest run and forecast value added per run (/api/planning:
+  // the SQL views themselves, run over the lake).
+  function totalsTable(id, label, rows) {
+    const cells = rows.map((r) => [r.name === null ? "(not in the item master)" : r.name, num(r.sum_p50, 1),
+      r.days_known ? num(r.sum_p50_known, 1) : "–", r.days_known ? num(r.actual, 1) : "–"]);
+    const table = document.getElementById(id);
+    table.replaceChildren(
+      el("thead", {}, el("tr", {}, [label, "p50, horizon", "p50, days sold", "sold"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, cells.map((row) => el("tr", {}, row.map((c) => el("td", {}, c))))));
+  }
+
+  async function loadPlanning() {
+    try {
+      const data = await api("/api/planning");
+      document.getElementById("planning-run").textContent = data.run_date ? `Run ${data.run_date}.` : "No forecast run is published yet.";
+      totalsTable("planning-stores", "store", data.stores);
+      totalsTable("planning-categories", "category", data.categories);
+      const x = data.fva.map((r) => r.run_date);
+      const traces = [
+        { x, y: data.fva.map((r) => r.fva_statistical), name: "statistical vs seasonal naive", mode: "lines+markers" },
+        { x, y: data.fva.map((r) => r.fva_overrides), name: "overrides vs statistical", mode: "lines+markers" },
+      ];
+      Plotly.react("planning-fva", traces, Object.assign(theme(), { title: { text: "forecast value added (WAPE points)", font: { size: 13 } },
+        yaxis: { tickformat: "+.0%", zeroline: true }, xaxis: { type: "category", title: { text: "run date" } } }), { responsive: true, displaylogo: false });
+    } catch (error) { notice(error.message); }
+  }
+
   let typing = null;
   form.addEventListener("input", () => { updateDownload(); clearTimeout(typing); typing = setTimeout(() => { state.offset = 0; loadList(); }, 250); });
   form.addEventListener("submit", (event) => event.preventDefault());
@@ -282,4 +309,5 @@
     }
   });
   loadAccuracy();
+  loadPlanning();
 })();
