@@ -828,6 +828,7 @@ def test_planning_totals_are_the_runs_sums_and_fva_is_per_run(airflow, built, vi
     """/api/planning runs the project's SQL views over the lake: a store's p50 is the sum of its
     series' p50 over the newest run's horizon, the stores add up to the total, and every run
     with known actuals has a forecast value added (no overrides here: the final is the statistical)."""
+    monkeypatch.setenv("SALESCAST_LAKE_URI", built.lake.uri)  # the module's other lakes may be set later
     planned = get(airflow, viewer, "/salescast/api/planning").json()
     assert planned["run_date"] == LAST.isoformat()
     frame = published(built.root, "forecasts")[LAST.isoformat()]
@@ -841,7 +842,6 @@ def test_planning_totals_are_the_runs_sums_and_fva_is_per_run(airflow, built, vi
     assert earlier["run_date"] == TASK_RUNS[0].isoformat()
     from playwright.sync_api import sync_playwright
 
-    monkeypatch.setenv("SALESCAST_LAKE_URI", built.lake.uri)
     with sync_playwright() as playwright:
         browser, page = browser_page(playwright, airflow)
         try:
